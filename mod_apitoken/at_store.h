@@ -1,0 +1,140 @@
+/* Licensed under the Apache License, Version 2.0 (see COPYING). */
+#ifndef AT_STORE_H
+#define AT_STORE_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include "at_time.h"
+#include "at_dburl.h"
+
+/* The token store: a small interface with one implementation on libdbi
+ * (at_store_dbi.c).  The module and the tool never write SQL themselves.
+ *
+ * Return codes of every operation:
+ *   APR_SUCCESS   done
+ *   APR_NOTFOUND  no such token
+ *   APR_EEXIST    id or (owner, name) already taken
+ *   APR_EINVAL    a value failed validation (never reaches SQL)
+ *   APR_EGENERAL  database error; at_store_error() says why (no secrets)
+ *
+ * A store handle is used by one thread at a time. */
+
+#define AT_SCHEMA_VERSION 1
+#define AT_NAME_MAX        128   /* owner and name, bytes */
+#define AT_DESCRIPTION_MAX 1024
+#define AT_NETS_MAX        1024
+
+typedef struct at_token_rec_t {
+    const char *id;
+    const char *owner;
+    const char *name;
+    const char *digest;          /* hex SHA-256 of the secret */
+    const char *scopes;          /* normalised, space-separated; "" = none */
+    int full_access;
+    at_time_t created_at;
+    at_time_t expires_at;        /* AT_TIME_NONE = never */
+    at_time_t revoked_at;        /* AT_TIME_NONE = not revoked */
+    at_time_t last_used_at;      /* AT_TIME_NONE = never used */
+    const char *last_used_addr;  /* "" = never used */
+    const char *allowed_nets;    /* space-separated addresses/CIDRs; "" = any */
+    const char *description;     /* "" = none */
+    const char *prev_digest;     /* "" unless rotated with a grace period */
+    at_time_t prev_until;        /* when prev_digest stops working */
+} at_token_rec_t;
+
+typedef struct at_audit_rec_t {
+    apr_int64_t seq;
+    at_time_t at;
+    const char *action;          /* create, rename, scope, expire, revoke, ... */
+    const char *token_id;        /* "" for events not about one token */
+    const char *actor;
+    const char *detail;          /* "" when none; never a secret */
+} at_audit_rec_t;
+
+typedef struct at_store_t at_store_t;
+
+typedef struct at_store_ops_t {
+    const char *name;
+    void (*close)(at_store_t *s);
+    /* Cheap liveness check; APR_EGENERAL when the connection is dead. */
+    apr_status_t (*ping)(at_store_t *s);
+    /* Create or upgrade the schema; prefix is stored only on creation.
+     * Idempotent. */
+    apr_status_t (*init_schema)(at_store_t *s, const char *prefix);
+    /* APR_NOTFOUND when the schema does not exist (init not run). */
+    apr_status_t (*get_meta)(at_store_t *s, const char **prefix, int *version,
+                             apr_int64_t *change_seq, apr_pool_t *p);
+    /* write != 0 takes the write lock at once (SQLite: BEGIN IMMEDIATE). */
+    apr_status_t (*begin)(at_store_t *s, int write);
+    apr_status_t (*commit)(at_store_t *s);
+    apr_status_t (*rollback)(at_store_t *s);
+    apr_status_t (*lookup)(at_token_rec_t **rec, at_store_t *s, const char *id,
+                           apr_pool_t *p);
+    apr_status_t (*find_by_name)(at_token_rec_t **rec, at_store_t *s,
+                                 const char *owner, const char *name,
+                                 apr_pool_t *p);
+    apr_status_t (*insert)(at_store_t *s, const at_token_rec_t *rec);
+    /* Rewrites every mutable field of the row with rec->id. */
+    apr_status_t (*update)(at_store_t *s, const at_token_rec_t *rec);
+    apr_status_t (*remove)(at_store_t *s, const char *id);
+    /* owner NULL = every owner; ordered by owner, name.  Array of
+     * at_token_rec_t *. */
+    apr_status_t (*list)(apr_array_header_t **recs, at_store_t *s,
+                         const char *owner, apr_pool_t *p);
+    apr_status_t (*audit_add)(at_store_t *s, const at_audit_rec_t *ev);
+    /* token_id NULL = all events; oldest first.  Array of at_audit_rec_t *. */
+    apr_status_t (*audit_list)(apr_array_header_t **evs, at_store_t *s,
+                               const char *token_id, apr_pool_t *p);
+    /* Last-used time and address, outside any explicit transaction. */
+    apr_status_t (*touch)(at_store_t *s, const char *id, at_time_t when,
+                          const char *addr);
+    /* Advance the change marker that caches poll (inside the caller's
+     * transaction). */
+    apr_status_t (*bump_change)(at_store_t *s);
+} at_store_ops_t;
+
+struct at_store_t {
+    const at_store_ops_t *ops;
+    const at_dburl_t *url;
+    apr_pool_t *pool;            /* lives until close */
+    const char *error;           /* last error text, from pool */
+    void *impl;
+};
+
+/* Thin dispatchers, so callers read at_store_lookup(s, ...). */
+#define at_store_close(s)            ((s)->ops->close(s))
+#define at_store_ping(s)             ((s)->ops->ping(s))
+#define at_store_init_schema(s, pf)  ((s)->ops->init_schema((s), (pf)))
+#define at_store_get_meta(s, pf, v, c, p) ((s)->ops->get_meta((s), (pf), (v), (c), (p)))
+#define at_store_begin(s, w)         ((s)->ops->begin((s), (w)))
+#define at_store_commit(s)           ((s)->ops->commit(s))
+#define at_store_rollback(s)         ((s)->ops->rollback(s))
+#define at_store_lookup(r, s, id, p) ((s)->ops->lookup((r), (s), (id), (p)))
+#define at_store_find_by_name(r, s, o, n, p) ((s)->ops->find_by_name((r), (s), (o), (n), (p)))
+#define at_store_insert(s, r)        ((s)->ops->insert((s), (r)))
+#define at_store_update(s, r)        ((s)->ops->update((s), (r)))
+#define at_store_remove(s, id)       ((s)->ops->remove((s), (id)))
+#define at_store_list(a, s, o, p)    ((s)->ops->list((a), (s), (o), (p)))
+#define at_store_audit_add(s, e)     ((s)->ops->audit_add((s), (e)))
+#define at_store_audit_list(a, s, id, p) ((s)->ops->audit_list((a), (s), (id), (p)))
+#define at_store_touch(s, id, t, a)  ((s)->ops->touch((s), (id), (t), (a)))
+#define at_store_bump_change(s)      ((s)->ops->bump_change(s))
+
+const char *at_store_error(const at_store_t *s);
+
+/* "active", "expired" or "revoked" at time now. */
+const char *at_token_rec_status(const at_token_rec_t *r, at_time_t now);
+
+/* Validation of free text that reaches SQL (quoted): owner and name are
+ * 1..AT_NAME_MAX bytes of valid UTF-8 without control characters; owner
+ * also without ':' (it is the user in "cpanel USER:TOKEN" and Basic).
+ * Description: 0..AT_DESCRIPTION_MAX, valid UTF-8, no control characters
+ * except none.  Each returns NULL when fine, else a reason. */
+const char *at_check_owner(const char *s);
+const char *at_check_name(const char *s);
+const char *at_check_description(const char *s);
+/* allowed networks: space/comma separated IPv4/IPv6 addresses or CIDRs;
+ * *norm receives the space-separated form. */
+const char *at_check_nets(const char **norm, const char *s, apr_pool_t *p);
+
+#endif

@@ -1,0 +1,24 @@
+/* Licensed under the Apache License, Version 2.0 (see COPYING). */
+#ifndef AT_STORE_DBI_H
+#define AT_STORE_DBI_H
+
+#include <dbi/dbi.h>
+#include "at_store.h"
+
+/* Initialise one libdbi instance (dbi_initialize_r) for this process.
+ * driverdir NULL = the build's AT_DBI_DRIVERDIR.  Call once per process,
+ * never in a parent that forks children which use it.  APR_EGENERAL with
+ * *err when no driver could be loaded. */
+apr_status_t at_dbi_init(dbi_inst *inst, const char *driverdir,
+                         const char **err);
+
+/* Open a store on url.  The connection is set up (SQLite: WAL, busy
+ * timeout; the file and its directory are checked first so a missing or
+ * unreadable file gets a precise *err).  Opening and closing take a process
+ * mutex because libdbi's connection list is not thread-safe.
+ * APR_EGENERAL with *err on failure (no password in it). */
+apr_status_t at_store_dbi_open(at_store_t **out, dbi_inst inst,
+                               const at_dburl_t *url, const char **err,
+                               apr_pool_t *p);
+
+#endif
