@@ -12,13 +12,17 @@
 apr_status_t at_dbi_init(dbi_inst *inst, const char *driverdir,
                          const char **err);
 
+/* Flags for at_store_dbi_open. */
+#define AT_STORE_CREATE 0x1   /* sqlite3: create the file when missing (init) */
+
 /* Open a store on url.  The connection is set up (SQLite: WAL, busy
  * timeout; the file and its directory are checked first so a missing or
- * unreadable file gets a precise *err).  Opening and closing take a process
+ * unreadable file gets a precise *err; without AT_STORE_CREATE a missing
+ * file is an error, never a new empty database).  Opening and closing take a process
  * mutex because libdbi's connection list is not thread-safe.
  * APR_EGENERAL with *err on failure (no password in it). */
 apr_status_t at_store_dbi_open(at_store_t **out, dbi_inst inst,
-                               const at_dburl_t *url, const char **err,
-                               apr_pool_t *p);
+                               const at_dburl_t *url, int flags,
+                               const char **err, apr_pool_t *p);
 
 #endif

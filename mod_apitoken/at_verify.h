@@ -1,0 +1,47 @@
+/* Licensed under the Apache License, Version 2.0 (see COPYING). */
+#ifndef AT_VERIFY_H
+#define AT_VERIFY_H
+
+#include <apr_pools.h>
+#include "at_token.h"
+#include "at_store.h"
+
+/* The decision shared by the module and `apitoken verify`: is this presented
+ * token, for this record, good right now?  Scopes are checked separately
+ * (at_scopes_satisfy) because httpd does that in the authz phase. */
+typedef enum {
+    AT_REASON_OK = 0,
+    AT_REASON_MALFORMED,      /* not a token of ours (parse failed) */
+    AT_REASON_WRONG_PREFIX,
+    AT_REASON_BAD_CHECKSUM,
+    AT_REASON_UNKNOWN_ID,
+    AT_REASON_WRONG_SECRET,
+    AT_REASON_EXPIRED,
+    AT_REASON_REVOKED,
+    AT_REASON_ADDRESS,        /* client address outside allowed networks */
+    AT_REASON_ROTATED_OUT,    /* previous secret after its grace period */
+    AT_REASON_USER_MISMATCH   /* cPanel/Basic user is not the owner */
+} at_reason_t;
+
+/* Short stable text for logs and JSON: "ok", "malformed", "wrong_prefix",
+ * "bad_checksum", "unknown_id", "wrong_secret", "expired", "revoked",
+ * "address_not_allowed", "rotated_out", "user_mismatch". */
+const char *at_reason_str(at_reason_t r);
+
+/* Map a token parse failure to its reason. */
+at_reason_t at_reason_from_parse(at_token_status_t st);
+
+/* Check tok against rec at time now.  client_ip NULL skips the network
+ * check (the tool without --from); user NULL skips the owner check.  The
+ * secret is compared by digest in constant time, first against
+ * rec->digest, then against rec->prev_digest while now < rec->prev_until.
+ * Order: secret, user, revoked, expired, address. */
+at_reason_t at_verify_record(const at_token_rec_t *rec, const at_token_t *tok,
+                             at_time_t now, const char *client_ip,
+                             const char *user, apr_pool_t *p);
+
+/* 1 when ip (text) is inside one of nets (space-separated addresses or
+ * CIDRs, "" = any).  0 on an unparsable ip. */
+int at_nets_allow(const char *nets, const char *ip, apr_pool_t *p);
+
+#endif
