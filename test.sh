@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Installs what the build and the tests need, builds with -Werror, and runs
 # every test: the Check unit tests, the pytest suites (the tool and the module
 # against SQLite, a real PostgreSQL and a real MariaDB started on loopback),
