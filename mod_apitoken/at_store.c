@@ -1,1 +1,210 @@
 /* Licensed under the Apache License, Version 2.0 (see COPYING). */
+/* The backend-neutral part of the store: status of a record and the
+ * validation of the free text that reaches SQL (quoted, but only after it
+ * passed these checks). */
+
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <apr_network_io.h>
+
+#include "at_store.h"
+
+const char *at_store_error(const at_store_t *s)
+{
+    if (s == NULL || s->error == NULL) {
+        return "no error";
+    }
+    return s->error;
+}
+
+const char *at_token_rec_status(const at_token_rec_t *r, at_time_t now)
+{
+    /* Revoked wins over expired: revocation is a deliberate act and the
+     * status a user should see. */
+    if (r->revoked_at != AT_TIME_NONE && r->revoked_at <= now) {
+        return "revoked";
+    }
+    if (r->expires_at != AT_TIME_NONE && r->expires_at <= now) {
+        return "expired";
+    }
+    return "active";
+}
+
+/* Length in bytes of the UTF-8 sequence starting at s, or 0 when it is not
+ * well-formed (overlong forms, surrogates and code points above U+10FFFF
+ * are refused, as RFC 3629 says).  *cp receives the code point. */
+static apr_size_t utf8_seq(const unsigned char *s, apr_uint32_t *cp)
+{
+    apr_uint32_t c;
+    apr_size_t n, i;
+
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        n = 2;
+        c = s[0] & 0x1f;
+    }
+    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3;
+        c = s[0] & 0x0f;
+    }
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4;
+        c = s[0] & 0x07;
+    }
+    else {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {   /* also stops at the NUL */
+            return 0;
+        }
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000)
+        || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff) {
+        return 0;
+    }
+    *cp = c;
+    return n;
+}
+
+/* Valid UTF-8 without control characters (C0, DEL and C1: a C1 byte pair
+ * such as U+009B is a terminal escape in some emulators). */
+static const char *check_text(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    apr_uint32_t cp;
+    apr_size_t n;
+
+    while (*p) {
+        n = utf8_seq(p, &cp);
+        if (n == 0) {
+            return "is not valid UTF-8";
+        }
+        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+            return "contains a control character";
+        }
+        p += n;
+    }
+    return NULL;
+}
+
+static const char *check_name_like(const char *s)
+{
+    if (s == NULL || *s == '\0') {
+        return "must not be empty";
+    }
+    if (strlen(s) > AT_NAME_MAX) {
+        return "is longer than 128 bytes";
+    }
+    return check_text(s);
+}
+
+const char *at_check_owner(const char *s)
+{
+    const char *why = check_name_like(s);
+
+    if (why == NULL && strchr(s, ':') != NULL) {
+        /* The owner is the user part of "USER:TOKEN" credentials. */
+        return "must not contain ':'";
+    }
+    return why;
+}
+
+const char *at_check_name(const char *s)
+{
+    return check_name_like(s);
+}
+
+const char *at_check_description(const char *s)
+{
+    if (s == NULL) {
+        return NULL;
+    }
+    if (strlen(s) > AT_DESCRIPTION_MAX) {
+        return "is longer than 1024 bytes";
+    }
+    return check_text(s);
+}
+
+/* One allowed-network entry: a full IPv4 or IPv6 address, optionally with
+ * "/bits".  APR alone would also take httpd's abbreviated forms ("10.1")
+ * and dotted masks; a token's allow-list is stricter so that what is
+ * listed is what is meant.  APR then checks the whole entry the way the
+ * module will use it (apr_ipsubnet_test). */
+static const char *check_net(const char *e, apr_pool_t *p)
+{
+    char *addr = apr_pstrdup(p, e);
+    char *slash = strchr(addr, '/');
+    const char *bits = NULL;
+    unsigned char buf[sizeof(struct in6_addr)];
+    apr_ipsubnet_t *sub;
+    int v6 = 0;
+    long n;
+    char *end;
+
+    if (slash) {
+        *slash = '\0';
+        bits = slash + 1;
+    }
+    if (inet_pton(AF_INET, addr, buf) != 1) {
+        if (inet_pton(AF_INET6, addr, buf) != 1) {
+            return apr_psprintf(p, "'%s' is not an IPv4 or IPv6 address",
+                                addr);
+        }
+        v6 = 1;
+    }
+    if (bits) {
+        if (!apr_isdigit(*bits)) {
+            return apr_psprintf(p, "'%s' has a bad prefix length", e);
+        }
+        n = strtol(bits, &end, 10);
+        if (*end != '\0' || n < 0 || n > (v6 ? 128 : 32)
+            || strlen(bits) > 3) {
+            return apr_psprintf(p, "'%s' has a bad prefix length", e);
+        }
+    }
+    if (apr_ipsubnet_create(&sub, addr, bits, p) != APR_SUCCESS) {
+        return apr_psprintf(p, "'%s' is not a valid network", e);
+    }
+    return NULL;
+}
+
+const char *at_check_nets(const char **norm, const char *s, apr_pool_t *p)
+{
+    apr_array_header_t *out = apr_array_make(p, 4, sizeof(const char *));
+    char *copy, *tok, *last;
+    const char *why;
+    char *joined;
+    apr_size_t n = 0;
+
+    *norm = "";
+    if (s == NULL) {
+        return NULL;
+    }
+    if (strlen(s) > AT_NETS_MAX) {
+        return "the list of networks is longer than 1024 bytes";
+    }
+    copy = apr_pstrdup(p, s);
+    for (tok = apr_strtok(copy, " ,\t", &last); tok != NULL;
+         tok = apr_strtok(NULL, " ,\t", &last)) {
+        if ((why = check_net(tok, p)) != NULL) {
+            return why;
+        }
+        APR_ARRAY_PUSH(out, const char *) = tok;
+        /* Bounded by the input length: at most 512 entries. */
+        if (++n > AT_NETS_MAX / 2) {
+            return "too many networks";
+        }
+    }
+    joined = apr_array_pstrcat(p, out, ' ');
+    *norm = joined;
+    return NULL;
+}
