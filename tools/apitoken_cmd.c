@@ -1,0 +1,975 @@
+/* Licensed under the Apache License, Version 2.0 (see COPYING). */
+
+/* The commands of the admin tool.  Every argument is validated before the
+ * database is opened (so a usage error is exit 2 even when the database is
+ * down), and every change is one transaction ending in an audit event. */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <openssl/crypto.h>
+
+#include "at_scope.h"
+#include "at_time.h"
+#include "at_token.h"
+#include "at_verify.h"
+#include "apitoken.h"
+
+#define ARG(c, i) APR_ARRAY_IDX((c)->args, (i), const char *)
+#define CATALOGUE_MAX_LINES 10000
+
+static int check_id(at_cli_t *c, const char *id)
+{
+    if (!at_id_valid(id)) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "%s: invalid token id %s "
+                           "(%d characters of [0-9A-Za-z])", c->cmd,
+                           at_cli_quote(id, c->pool), AT_ID_LEN);
+    }
+    return AT_EXIT_OK;
+}
+
+/* Normalised scope set of the raw option values (repeated flags and
+ * comma/space lists). */
+static int parse_scopes(at_cli_t *c, apr_array_header_t **out,
+                        const apr_array_header_t *raw, const char *opt)
+{
+    const char *text = apr_array_pstrcat(c->pool, raw, ' ');
+    const char *bad = NULL;
+
+    if (at_scopes_parse(out, text, &bad, c->pool) != APR_SUCCESS) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "%s: invalid scope %s in --%s "
+                           "(feature[:level], each [a-z0-9_-]{1,64})", c->cmd,
+                           at_cli_quote(bad ? bad : text, c->pool), opt);
+    }
+    return AT_EXIT_OK;
+}
+
+/* With a catalogue, every scope's feature must be listed in it. */
+static int check_catalogue(at_cli_t *c, const apr_array_header_t *scopes)
+{
+    apr_hash_t *known;
+    FILE *f;
+    char line[1024];
+    int i, n = 0;
+
+    if (!c->catalogue || scopes->nelts == 0) {
+        return AT_EXIT_OK;
+    }
+    if (!(f = fopen(c->catalogue, "r"))) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "cannot read catalogue %s: %s",
+                           at_cli_quote(c->catalogue, c->pool),
+                           strerror(errno));
+    }
+    known = apr_hash_make(c->pool);
+    while (n++ < CATALOGUE_MAX_LINES && fgets(line, sizeof(line), f)) {
+        char *p = line, *w;
+
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        if (*p == '#' || *p == '\n' || *p == '\r' || !*p) {
+            continue;
+        }
+        w = p;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+            p++;
+        }
+        *p = '\0';
+        apr_hash_set(known, apr_pstrdup(c->pool, w), APR_HASH_KEY_STRING,
+                     "");
+    }
+    fclose(f);
+    for (i = 0; i < scopes->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(scopes, i, const char *);
+        const char *colon = strchr(s, ':');
+        const char *feature = colon ? apr_pstrmemdup(c->pool, s, colon - s)
+                                    : s;
+
+        if (!apr_hash_get(known, feature, APR_HASH_KEY_STRING)) {
+            return at_cli_fail(c, AT_EXIT_USAGE, "%s: unknown feature %s in "
+                               "scope %s (not in catalogue %s)", c->cmd,
+                               at_cli_quote(feature, c->pool),
+                               at_cli_quote(s, c->pool),
+                               at_cli_quote(c->catalogue, c->pool));
+        }
+    }
+    return AT_EXIT_OK;
+}
+
+static int parse_time(at_cli_t *c, at_time_t *t, const char *s,
+                      const char *what)
+{
+    const char *err = NULL;
+
+    if (at_time_parse(t, s, c->now, &err) != APR_SUCCESS) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "%s: invalid %s %s: %s", c->cmd,
+                           what, at_cli_quote(s, c->pool),
+                           err ? err : "not a date");
+    }
+    return AT_EXIT_OK;
+}
+
+/* Look up a token inside the current transaction. */
+static int load(at_cli_t *c, at_token_rec_t **rec, const char *id)
+{
+    apr_status_t rv = at_store_lookup(rec, c->store, id, c->pool);
+
+    if (rv != APR_SUCCESS) {
+        return at_cli_store_fail(c, rv, "lookup", id);
+    }
+    return AT_EXIT_OK;
+}
+
+static int update(at_cli_t *c, const at_token_rec_t *rec)
+{
+    apr_status_t rv = at_store_update(c->store, rec);
+
+    if (rv != APR_SUCCESS) {
+        return at_cli_store_fail(c, rv, c->cmd, rec->id);
+    }
+    return AT_EXIT_OK;
+}
+
+static void print_token(at_cli_t *c, const at_token_rec_t *rec,
+                        const char *token)
+{
+    if (c->json) {
+        at_json_token(c->out, rec, c->now, token);
+        putc('\n', c->out);
+        return;
+    }
+    at_text_token(c->out, rec, c->now, c->pool);
+    if (token) {
+        fprintf(c->out, "token:          %s\n"
+                "The token is shown only this once: store it now.\n", token);
+    }
+}
+
+/* The printed secret is gone from our memory once it is written out. */
+static void wipe_token(at_cli_t *c, at_token_t *tok, char *str)
+{
+    fflush(c->out);
+    OPENSSL_cleanse(str, AT_TOKEN_MAX + 1);
+    at_token_wipe(tok);
+}
+
+static const char *expiry_text(at_cli_t *c, at_time_t t)
+{
+    return at_cli_time(t, "never", c->pool);
+}
+
+int at_cmd_init(at_cli_t *c)
+{
+    const char *prefix = NULL, *use;
+    int version = 0, fresh, code;
+    apr_int64_t seq;
+    apr_status_t rv;
+
+    if (c->prefix && !at_prefix_valid(c->prefix)) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "init: invalid prefix %s "
+                           "(1-%d characters of [a-z0-9], starting with a "
+                           "letter)", at_cli_quote(c->prefix, c->pool),
+                           AT_PREFIX_MAX);
+    }
+    if ((code = at_cli_open(c, 1, 0)) != AT_EXIT_OK) {
+        return code;
+    }
+    rv = at_store_get_meta(c->store, &prefix, &version, &seq, c->pool);
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+        return at_cli_fail(c, AT_EXIT_DB, "cannot read schema of %s: %s",
+                           c->store->url->redacted,
+                           at_store_error(c->store));
+    }
+    fresh = rv == APR_NOTFOUND;
+    if (!fresh && c->prefix && prefix && strcmp(prefix, c->prefix)) {
+        return at_cli_fail(c, AT_EXIT_NOTFOUND, "init: the schema already "
+                           "uses prefix %s; it cannot be changed",
+                           at_cli_quote(prefix, c->pool));
+    }
+    if (!fresh && version > AT_SCHEMA_VERSION) {
+        return at_cli_fail(c, AT_EXIT_DB, "schema version %d of %s is newer "
+                           "than this tool (%d)", version,
+                           c->store->url->redacted, AT_SCHEMA_VERSION);
+    }
+    use = c->prefix ? c->prefix
+                    : (!fresh && prefix && *prefix ? prefix
+                                                   : AT_DEFAULT_PREFIX);
+    if (at_store_init_schema(c->store, use) != APR_SUCCESS) {
+        return at_cli_fail(c, AT_EXIT_DB, "cannot create the schema in %s: "
+                           "%s", c->store->url->redacted,
+                           at_store_error(c->store));
+    }
+    if (fresh || version != AT_SCHEMA_VERSION) {
+        code = at_cli_begin(c, 1);
+        if (code == AT_EXIT_OK) {
+            code = at_cli_finish(c, "init", "",
+                                 apr_psprintf(c->pool, "schema version %d, "
+                                              "prefix %s", AT_SCHEMA_VERSION,
+                                              use));
+        }
+        if (code != AT_EXIT_OK) {
+            return code;
+        }
+    }
+    if (c->json) {
+        fprintf(c->out, "{\"database\": ");
+        at_json_str(c->out, c->store->url->redacted);
+        fprintf(c->out, ", \"schema_version\": %d, \"prefix\": ",
+                AT_SCHEMA_VERSION);
+        at_json_str(c->out, use);
+        fprintf(c->out, ", \"created\": %s, \"upgraded\": %s}\n",
+                fresh ? "true" : "false",
+                !fresh && version != AT_SCHEMA_VERSION ? "true" : "false");
+    }
+    else {
+        fprintf(c->out, "%s schema version %d in %s (token prefix %s)\n",
+                fresh ? "Created" : (version != AT_SCHEMA_VERSION
+                                     ? "Upgraded" : "Up to date:"),
+                AT_SCHEMA_VERSION, c->store->url->redacted, use);
+    }
+    return AT_EXIT_OK;
+}
+
+int at_cmd_create(at_cli_t *c)
+{
+    at_token_rec_t rec, *dup = NULL;
+    apr_array_header_t *scopes;
+    at_token_t tok;
+    char tokstr[AT_TOKEN_MAX + 1];
+    char digest[AT_DIGEST_HEX_LEN + 1];
+    const char *err, *nets = "";
+    at_time_t expires = AT_TIME_NONE;
+    apr_status_t rv;
+    int code;
+
+    if (!c->owner) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "create: --owner USER is "
+                           "required");
+    }
+    if (!c->name) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "create: --name NAME is "
+                           "required");
+    }
+    if ((err = at_check_owner(c->owner)) != NULL) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "create: invalid owner %s: %s",
+                           at_cli_quote(c->owner, c->pool), err);
+    }
+    if ((err = at_check_name(c->name)) != NULL) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "create: invalid name %s: %s",
+                           at_cli_quote(c->name, c->pool), err);
+    }
+    if (c->description
+        && (err = at_check_description(c->description)) != NULL) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "create: invalid description "
+                           "%s: %s", at_cli_quote(c->description, c->pool),
+                           err);
+    }
+    if ((code = parse_scopes(c, &scopes, c->scopes, "scope")) != AT_EXIT_OK
+        || (code = check_catalogue(c, scopes)) != AT_EXIT_OK) {
+        return code;
+    }
+    if (c->restricted) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "create: --restricted is "
+                           "implied by --scope; it is not an option here");
+    }
+    if (c->full_access && scopes->nelts > 0) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "create: give --scope or "
+                           "--full-access, not both");
+    }
+    if (!c->full_access && scopes->nelts == 0) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "create: a restricted token "
+                           "needs at least one --scope (or give "
+                           "--full-access)");
+    }
+    if (c->expires) {
+        if ((code = parse_time(c, &expires, c->expires, "expiry"))
+            != AT_EXIT_OK) {
+            return code;
+        }
+        if (expires != AT_TIME_NONE && expires <= c->now) {
+            return at_cli_fail(c, AT_EXIT_USAGE, "create: expiry %s is in "
+                               "the past", at_cli_quote(c->expires, c->pool));
+        }
+    }
+    if (c->nets->nelts > 0) {
+        const char *raw = apr_array_pstrcat(c->pool, c->nets, ' ');
+
+        if ((err = at_check_nets(&nets, raw, c->pool)) != NULL) {
+            return at_cli_fail(c, AT_EXIT_USAGE, "create: invalid --allow-ip "
+                               "%s: %s", at_cli_quote(raw, c->pool), err);
+        }
+    }
+
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
+        || (code = at_cli_begin(c, 1)) != AT_EXIT_OK) {
+        return code;
+    }
+    rv = at_store_find_by_name(&dup, c->store, c->owner, c->name, c->pool);
+    if (rv == APR_SUCCESS) {
+        return at_cli_abort(c, at_cli_fail(c, AT_EXIT_NOTFOUND,
+                            "create: name %s already exists for owner %s "
+                            "(token %s)", at_cli_quote(c->name, c->pool),
+                            at_cli_quote(c->owner, c->pool), dup->id));
+    }
+    if (rv != APR_NOTFOUND) {
+        return at_cli_store_fail(c, rv, "create", NULL);
+    }
+    if (at_token_generate(&tok, tokstr, c->schema_prefix) != APR_SUCCESS) {
+        return at_cli_abort(c, at_cli_fail(c, AT_EXIT_DB, "create: cannot "
+                                           "generate a token (CSPRNG)"));
+    }
+    at_token_digest(digest, tok.secret);
+
+    memset(&rec, 0, sizeof(rec));
+    rec.id = apr_pstrdup(c->pool, tok.id);
+    rec.owner = c->owner;
+    rec.name = c->name;
+    rec.digest = digest;
+    rec.scopes = at_scopes_join(scopes, c->pool);
+    rec.full_access = c->full_access;
+    rec.created_at = c->now;
+    rec.expires_at = expires;
+    rec.last_used_addr = "";
+    rec.allowed_nets = nets;
+    rec.description = c->description ? c->description : "";
+    rec.prev_digest = "";
+    if ((rv = at_store_insert(c->store, &rec)) != APR_SUCCESS) {
+        wipe_token(c, &tok, tokstr);
+        if (rv == APR_EEXIST) {
+            return at_cli_abort(c, at_cli_fail(c, AT_EXIT_NOTFOUND,
+                                "create: name %s already exists for owner %s",
+                                at_cli_quote(c->name, c->pool),
+                                at_cli_quote(c->owner, c->pool)));
+        }
+        return at_cli_store_fail(c, rv, "create", rec.id);
+    }
+    code = at_cli_finish(c, "create", rec.id,
+                         apr_psprintf(c->pool, "owner %s, name %s, %s, "
+                                      "expires %s", rec.owner, rec.name,
+                                      rec.full_access ? "full access"
+                                      : apr_pstrcat(c->pool, "scopes ",
+                                                    rec.scopes, NULL),
+                                      expiry_text(c, expires)));
+    if (code == AT_EXIT_OK) {
+        print_token(c, &rec, tokstr);
+    }
+    wipe_token(c, &tok, tokstr);
+    return code;
+}
+
+int at_cmd_list(at_cli_t *c)
+{
+    apr_array_header_t *all, *recs;
+    const char *err;
+    apr_status_t rv;
+    int i, code;
+
+    if (c->owner && (err = at_check_owner(c->owner)) != NULL) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "list: invalid owner %s: %s",
+                           at_cli_quote(c->owner, c->pool), err);
+    }
+    if (c->status && strcmp(c->status, "active")
+        && strcmp(c->status, "expired") && strcmp(c->status, "revoked")
+        && strcmp(c->status, "all")) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "list: invalid status %s "
+                           "(active, expired, revoked or all)",
+                           at_cli_quote(c->status, c->pool));
+    }
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
+        return code;
+    }
+    if ((rv = at_store_list(&all, c->store, c->owner, c->pool))
+        != APR_SUCCESS) {
+        return at_cli_store_fail(c, rv, "list", NULL);
+    }
+    recs = apr_array_make(c->pool, all->nelts + 1, sizeof(at_token_rec_t *));
+    for (i = 0; i < all->nelts; i++) {
+        at_token_rec_t *r = APR_ARRAY_IDX(all, i, at_token_rec_t *);
+
+        if (!c->status || !strcmp(c->status, "all")
+            || !strcmp(c->status, at_token_rec_status(r, c->now))) {
+            APR_ARRAY_PUSH(recs, at_token_rec_t *) = r;
+        }
+    }
+    if (c->json) {
+        putc('[', c->out);
+        for (i = 0; i < recs->nelts; i++) {
+            fputs(i ? ",\n " : "", c->out);
+            at_json_token(c->out, APR_ARRAY_IDX(recs, i, at_token_rec_t *),
+                          c->now, NULL);
+        }
+        fputs("]\n", c->out);
+    }
+    else {
+        at_text_list(c->out, recs, c->now, c->pool);
+    }
+    return AT_EXIT_OK;
+}
+
+int at_cmd_show(at_cli_t *c)
+{
+    at_token_rec_t *rec;
+    int code;
+
+    if ((code = check_id(c, ARG(c, 0))) != AT_EXIT_OK
+        || (code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
+        || (code = load(c, &rec, ARG(c, 0))) != AT_EXIT_OK) {
+        return code;
+    }
+    print_token(c, rec, NULL);
+    return AT_EXIT_OK;
+}
+
+int at_cmd_rename(at_cli_t *c)
+{
+    const char *id = ARG(c, 0), *name = ARG(c, 1), *err, *old;
+    at_token_rec_t *rec, *other;
+    apr_status_t rv;
+    int code;
+
+    if ((code = check_id(c, id)) != AT_EXIT_OK) {
+        return code;
+    }
+    if ((err = at_check_name(name)) != NULL) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "rename: invalid name %s: %s",
+                           at_cli_quote(name, c->pool), err);
+    }
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
+        || (code = at_cli_begin(c, 1)) != AT_EXIT_OK
+        || (code = load(c, &rec, id)) != AT_EXIT_OK) {
+        return code;
+    }
+    rv = at_store_find_by_name(&other, c->store, rec->owner, name, c->pool);
+    if (rv == APR_SUCCESS && strcmp(other->id, rec->id)) {
+        return at_cli_abort(c, at_cli_fail(c, AT_EXIT_NOTFOUND,
+                            "rename: name %s already exists for owner %s "
+                            "(token %s)", at_cli_quote(name, c->pool),
+                            at_cli_quote(rec->owner, c->pool), other->id));
+    }
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+        return at_cli_store_fail(c, rv, "rename", id);
+    }
+    old = rec->name;
+    rec->name = name;
+    if ((code = update(c, rec)) != AT_EXIT_OK
+        || (code = at_cli_finish(c, "rename", id,
+                                 apr_psprintf(c->pool, "name %s -> %s", old,
+                                              name))) != AT_EXIT_OK) {
+        return code;
+    }
+    print_token(c, rec, NULL);
+    return AT_EXIT_OK;
+}
+
+int at_cmd_scope(at_cli_t *c)
+{
+    const char *id = ARG(c, 0);
+    apr_array_header_t *add, *rm, *cur, *next;
+    at_token_rec_t *rec;
+    const char *bad;
+    int i, j, code;
+
+    if ((code = check_id(c, id)) != AT_EXIT_OK) {
+        return code;
+    }
+    if (c->full_access && c->restricted) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "scope: give --full-access or "
+                           "--restricted, not both");
+    }
+    if (!c->add->nelts && !c->remove->nelts && !c->full_access
+        && !c->restricted) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "scope: nothing to change (give "
+                           "--add, --remove, --full-access or --restricted)");
+    }
+    if ((code = parse_scopes(c, &add, c->add, "add")) != AT_EXIT_OK
+        || (code = parse_scopes(c, &rm, c->remove, "remove")) != AT_EXIT_OK
+        || (code = check_catalogue(c, add)) != AT_EXIT_OK) {
+        return code;
+    }
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
+        || (code = at_cli_begin(c, 1)) != AT_EXIT_OK
+        || (code = load(c, &rec, id)) != AT_EXIT_OK) {
+        return code;
+    }
+    if (at_scopes_parse(&cur, rec->scopes, &bad, c->pool) != APR_SUCCESS) {
+        return at_cli_abort(c, at_cli_fail(c, AT_EXIT_DB, "scope: token %s "
+                                           "has an unreadable scope %s", id,
+                                           at_cli_quote(bad, c->pool)));
+    }
+    next = apr_array_make(c->pool, cur->nelts + add->nelts + 1,
+                          sizeof(const char *));
+    for (j = 0; j < rm->nelts; j++) {
+        const char *r = APR_ARRAY_IDX(rm, j, const char *);
+        int found = 0;
+
+        for (i = 0; i < cur->nelts; i++) {
+            if (!strcmp(APR_ARRAY_IDX(cur, i, const char *), r)) {
+                found = 1;
+            }
+        }
+        if (!found) {
+            return at_cli_abort(c, at_cli_fail(c, AT_EXIT_NOTFOUND,
+                                "scope: token %s has no scope %s", id,
+                                at_cli_quote(r, c->pool)));
+        }
+    }
+    for (i = 0; i < cur->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(cur, i, const char *);
+        int drop = 0;
+
+        for (j = 0; j < rm->nelts; j++) {
+            if (!strcmp(APR_ARRAY_IDX(rm, j, const char *), s)) {
+                drop = 1;
+            }
+        }
+        if (!drop) {
+            APR_ARRAY_PUSH(next, const char *) = s;
+        }
+    }
+    for (i = 0; i < add->nelts; i++) {
+        APR_ARRAY_PUSH(next, const char *) = APR_ARRAY_IDX(add, i,
+                                                           const char *);
+    }
+    if (at_scopes_normalise(&cur, next, &bad, c->pool) != APR_SUCCESS) {
+        return at_cli_abort(c, at_cli_fail(c, AT_EXIT_USAGE, "scope: invalid "
+                                           "scope %s",
+                                           at_cli_quote(bad, c->pool)));
+    }
+    if (c->full_access) {
+        rec->full_access = 1;
+    }
+    if (c->restricted) {
+        rec->full_access = 0;
+    }
+    if (!rec->full_access && cur->nelts == 0) {
+        return at_cli_abort(c, at_cli_fail(c, AT_EXIT_USAGE, "scope: a "
+                                           "restricted token needs at least "
+                                           "one scope"));
+    }
+    rec->scopes = at_scopes_join(cur, c->pool);
+    if ((code = update(c, rec)) != AT_EXIT_OK
+        || (code = at_cli_finish(c, "scope", id,
+                                 apr_psprintf(c->pool, "%s, scopes %s",
+                                              rec->full_access
+                                              ? "full access" : "restricted",
+                                              *rec->scopes ? rec->scopes
+                                                           : "-")))
+           != AT_EXIT_OK) {
+        return code;
+    }
+    print_token(c, rec, NULL);
+    return AT_EXIT_OK;
+}
+
+int at_cmd_expire(at_cli_t *c)
+{
+    const char *id = ARG(c, 0);
+    at_token_rec_t *rec;
+    at_time_t t;
+    int code;
+
+    if ((code = check_id(c, id)) != AT_EXIT_OK
+        || (code = parse_time(c, &t, ARG(c, 1), "date")) != AT_EXIT_OK) {
+        return code;
+    }
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
+        || (code = at_cli_begin(c, 1)) != AT_EXIT_OK
+        || (code = load(c, &rec, id)) != AT_EXIT_OK) {
+        return code;
+    }
+    rec->expires_at = t;
+    if ((code = update(c, rec)) != AT_EXIT_OK
+        || (code = at_cli_finish(c, "expire", id,
+                                 apr_pstrcat(c->pool, "expires ",
+                                             expiry_text(c, t), NULL)))
+           != AT_EXIT_OK) {
+        return code;
+    }
+    print_token(c, rec, NULL);
+    return AT_EXIT_OK;
+}
+
+int at_cmd_revoke(at_cli_t *c)
+{
+    const char *id = ARG(c, 0);
+    at_token_rec_t *rec;
+    int code;
+
+    if ((code = check_id(c, id)) != AT_EXIT_OK
+        || (code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
+        || (code = at_cli_begin(c, 1)) != AT_EXIT_OK
+        || (code = load(c, &rec, id)) != AT_EXIT_OK) {
+        return code;
+    }
+    if (rec->revoked_at == AT_TIME_NONE) {
+        rec->revoked_at = c->now;
+        if ((code = update(c, rec)) != AT_EXIT_OK
+            || (code = at_cli_finish(c, "revoke", id, "")) != AT_EXIT_OK) {
+            return code;
+        }
+    }
+    else {
+        /* Already revoked: keep the original time, change nothing. */
+        at_cli_abort(c, 0);
+    }
+    print_token(c, rec, NULL);
+    return AT_EXIT_OK;
+}
+
+int at_cmd_rotate(at_cli_t *c)
+{
+    const char *id = ARG(c, 0), *err = NULL;
+    char tokstr[AT_TOKEN_MAX + 1];
+    char *digest = apr_palloc(c->pool, AT_DIGEST_HEX_LEN + 1);
+    apr_int64_t grace = 0;
+    at_token_rec_t *rec;
+    at_token_t tok;
+    int code;
+
+    if ((code = check_id(c, id)) != AT_EXIT_OK) {
+        return code;
+    }
+    if (c->grace && at_duration_parse(&grace, c->grace, &err)
+                    != APR_SUCCESS) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "rotate: invalid --grace %s: %s",
+                           at_cli_quote(c->grace, c->pool),
+                           err ? err : "not a duration");
+    }
+    if (grace < 0) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "rotate: invalid --grace %s: "
+                           "negative", at_cli_quote(c->grace, c->pool));
+    }
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
+        || (code = at_cli_begin(c, 1)) != AT_EXIT_OK
+        || (code = load(c, &rec, id)) != AT_EXIT_OK) {
+        return code;
+    }
+    if (rec->revoked_at != AT_TIME_NONE) {
+        return at_cli_abort(c, at_cli_fail(c, AT_EXIT_NOTFOUND, "rotate: "
+                                           "token %s is revoked", id));
+    }
+    if (at_token_regenerate(&tok, tokstr, c->schema_prefix, id)
+        != APR_SUCCESS) {
+        return at_cli_abort(c, at_cli_fail(c, AT_EXIT_DB, "rotate: cannot "
+                                           "generate a token (CSPRNG)"));
+    }
+    at_token_digest(digest, tok.secret);
+    if (grace > 0) {
+        rec->prev_digest = rec->digest;
+        rec->prev_until = c->now + grace;
+    }
+    else {
+        rec->prev_digest = "";
+        rec->prev_until = AT_TIME_NONE;
+    }
+    rec->digest = digest;
+    if ((code = update(c, rec)) != AT_EXIT_OK
+        || (code = at_cli_finish(c, "rotate", id,
+                                 grace > 0
+                                 ? apr_psprintf(c->pool, "old secret valid "
+                                                "until %s",
+                                                at_cli_time(rec->prev_until,
+                                                            "-", c->pool))
+                                 : "old secret revoked at once"))
+           != AT_EXIT_OK) {
+        wipe_token(c, &tok, tokstr);
+        return code;
+    }
+    print_token(c, rec, tokstr);
+    wipe_token(c, &tok, tokstr);
+    return AT_EXIT_OK;
+}
+
+int at_cmd_delete(at_cli_t *c)
+{
+    const char *id = ARG(c, 0);
+    at_token_rec_t *rec;
+    apr_status_t rv;
+    int code;
+
+    if ((code = check_id(c, id)) != AT_EXIT_OK
+        || (code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
+        || (code = at_cli_begin(c, 1)) != AT_EXIT_OK
+        || (code = load(c, &rec, id)) != AT_EXIT_OK) {
+        return code;
+    }
+    if ((rv = at_store_remove(c->store, id)) != APR_SUCCESS) {
+        return at_cli_store_fail(c, rv, "delete", id);
+    }
+    if ((code = at_cli_finish(c, "delete", id,
+                              apr_psprintf(c->pool, "owner %s, name %s",
+                                           rec->owner, rec->name)))
+        != AT_EXIT_OK) {
+        return code;
+    }
+    if (c->json) {
+        fputs("{\"deleted\": ", c->out);
+        at_json_str(c->out, id);
+        fputs("}\n", c->out);
+    }
+    else {
+        fprintf(c->out, "Deleted token %s\n", id);
+    }
+    return AT_EXIT_OK;
+}
+
+int at_cmd_prune(at_cli_t *c)
+{
+    apr_array_header_t *all, *gone;
+    at_time_t before = AT_TIME_NONE;
+    apr_status_t rv;
+    int i, code;
+
+    if (c->before
+        && (code = parse_time(c, &before, c->before, "date")) != AT_EXIT_OK) {
+        return code;
+    }
+    if (c->before && before == AT_TIME_NONE) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "prune: --before needs a date, "
+                           "not %s", at_cli_quote(c->before, c->pool));
+    }
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
+        || (code = at_cli_begin(c, 1)) != AT_EXIT_OK) {
+        return code;
+    }
+    if ((rv = at_store_list(&all, c->store, NULL, c->pool)) != APR_SUCCESS) {
+        return at_cli_store_fail(c, rv, "prune", NULL);
+    }
+    gone = apr_array_make(c->pool, 8, sizeof(const char *));
+    for (i = 0; i < all->nelts; i++) {
+        at_token_rec_t *r = APR_ARRAY_IDX(all, i, at_token_rec_t *);
+        at_time_t ended = AT_TIME_NONE;
+        at_audit_rec_t ev;
+
+        if (r->revoked_at != AT_TIME_NONE) {
+            ended = r->revoked_at;
+        }
+        if (r->expires_at != AT_TIME_NONE && r->expires_at <= c->now
+            && (ended == AT_TIME_NONE || r->expires_at < ended)) {
+            ended = r->expires_at;
+        }
+        if (ended == AT_TIME_NONE
+            || (before != AT_TIME_NONE && ended >= before)) {
+            continue;
+        }
+        if ((rv = at_store_remove(c->store, r->id)) != APR_SUCCESS) {
+            return at_cli_store_fail(c, rv, "prune", r->id);
+        }
+        memset(&ev, 0, sizeof(ev));
+        ev.at = c->now;
+        ev.action = "delete";
+        ev.token_id = r->id;
+        ev.actor = c->actor;
+        ev.detail = apr_psprintf(c->pool, "pruned (%s), owner %s, name %s",
+                                 at_token_rec_status(r, c->now), r->owner,
+                                 r->name);
+        if ((rv = at_store_audit_add(c->store, &ev)) != APR_SUCCESS) {
+            return at_cli_store_fail(c, rv, "audit", r->id);
+        }
+        APR_ARRAY_PUSH(gone, const char *) = r->id;
+    }
+    if ((code = at_cli_finish(c, "prune", "",
+                              apr_psprintf(c->pool, "%d tokens deleted",
+                                           gone->nelts))) != AT_EXIT_OK) {
+        return code;
+    }
+    if (c->json) {
+        fprintf(c->out, "{\"deleted\": %d, \"ids\": [", gone->nelts);
+        for (i = 0; i < gone->nelts; i++) {
+            fputs(i ? ", " : "", c->out);
+            at_json_str(c->out, APR_ARRAY_IDX(gone, i, const char *));
+        }
+        fputs("]}\n", c->out);
+    }
+    else {
+        fprintf(c->out, "Pruned %d token%s%s%s\n", gone->nelts,
+                gone->nelts == 1 ? "" : "s", gone->nelts ? ": " : "",
+                apr_array_pstrcat(c->pool, gone, ' '));
+    }
+    return AT_EXIT_OK;
+}
+
+/* Read the token for `verify -` from stdin, so it stays off the command
+ * line: one line, bounded.  Returns 1 when the line does not fit. */
+static int read_stdin_token(char *buf, apr_size_t size, apr_size_t *len)
+{
+    apr_size_t n = 0, total = 0;
+    int ch;
+
+    while (total < 65536 && (ch = getc(stdin)) != EOF && ch != '\n') {
+        if (n + 1 < size) {
+            buf[n++] = (char)ch;
+        }
+        total++;
+    }
+    if (n > 0 && buf[n - 1] == '\r') {
+        n--;
+        total--;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return total > n;
+}
+
+int at_cmd_verify(at_cli_t *c)
+{
+    char buf[AT_TOKEN_MAX + 2];
+    const char *arg = ARG(c, 0), *err, *reason, *idstr = NULL;
+    apr_array_header_t *need, *granted = NULL;
+    at_token_rec_t *rec = NULL;
+    at_token_status_t st;
+    at_token_t tok;
+    apr_size_t len;
+    apr_status_t rv;
+    int i, code, too_long, allowed, known = 0;
+
+    if ((code = parse_scopes(c, &need, c->scopes, "scope")) != AT_EXIT_OK) {
+        return code;
+    }
+    if (c->from) {
+        const char *norm;
+
+        if (strchr(c->from, '/')
+            || (err = at_check_nets(&norm, c->from, c->pool)) != NULL
+            || strchr(norm, ' ')) {
+            return at_cli_fail(c, AT_EXIT_USAGE, "verify: invalid --from %s "
+                               "(one IPv4 or IPv6 address)",
+                               at_cli_quote(c->from, c->pool));
+        }
+    }
+    if (c->user && (err = at_check_owner(c->user)) != NULL) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "verify: invalid --user %s: %s",
+                           at_cli_quote(c->user, c->pool), err);
+    }
+    if (!strcmp(arg, "-")) {
+        too_long = read_stdin_token(buf, sizeof(buf), &len);
+    }
+    else {
+        len = strlen(arg);
+        too_long = len >= sizeof(buf);
+        if (too_long) {
+            len = sizeof(buf) - 1;
+        }
+        memcpy(buf, arg, len);
+        buf[len] = '\0';
+        /* Keep the secret out of later `ps` output. */
+        OPENSSL_cleanse((char *)arg, strlen(arg));
+    }
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
+        OPENSSL_cleanse(buf, sizeof(buf));
+        return code;
+    }
+    memset(&tok, 0, sizeof(tok));
+    st = too_long ? AT_TOKEN_TOO_LONG
+                  : at_token_parse(&tok, buf, len, c->schema_prefix);
+    OPENSSL_cleanse(buf, sizeof(buf));
+    if (st != AT_TOKEN_OK) {
+        reason = at_reason_str(at_reason_from_parse(st));
+    }
+    else if ((rv = at_store_lookup(&rec, c->store, tok.id, c->pool))
+             == APR_NOTFOUND) {
+        reason = at_reason_str(AT_REASON_UNKNOWN_ID);
+        rec = NULL;
+    }
+    else if (rv != APR_SUCCESS) {
+        at_token_wipe(&tok);
+        return at_cli_store_fail(c, rv, "verify", tok.id);
+    }
+    else {
+        at_reason_t r = at_verify_record(rec, &tok, c->now, c->from, c->user,
+                                         c->pool);
+
+        known = r != AT_REASON_WRONG_SECRET;
+        reason = at_reason_str(r);
+        if (r == AT_REASON_OK) {
+            const char *bad;
+
+            if (at_scopes_parse(&granted, rec->scopes, &bad, c->pool)
+                != APR_SUCCESS) {
+                granted = apr_array_make(c->pool, 1, sizeof(const char *));
+            }
+            for (i = 0; i < need->nelts; i++) {
+                if (!at_scopes_satisfy(granted, rec->full_access,
+                                       APR_ARRAY_IDX(need, i,
+                                                     const char *))) {
+                    reason = "insufficient_scope";
+                    break;
+                }
+            }
+        }
+    }
+    if (st == AT_TOKEN_OK) {
+        idstr = apr_pstrdup(c->pool, tok.id);
+    }
+    at_token_wipe(&tok);
+    allowed = !strcmp(reason, "ok");
+
+    if (c->json) {
+        fprintf(c->out, "{\"allowed\": %s, \"reason\": ",
+                allowed ? "true" : "false");
+        at_json_str(c->out, reason);
+        fputs(", \"id\": ", c->out);
+        if (idstr) {
+            at_json_str(c->out, idstr);
+        }
+        else {
+            fputs("null", c->out);
+        }
+        if (known && rec) {
+            fputs(", \"owner\": ", c->out);
+            at_json_str(c->out, rec->owner);
+            fputs(", \"name\": ", c->out);
+            at_json_str(c->out, rec->name);
+            fputs(", \"scopes\": ", c->out);
+            at_json_words(c->out, rec->scopes);
+            fprintf(c->out, ", \"full_access\": %s",
+                    rec->full_access ? "true" : "false");
+        }
+        fputs("}\n", c->out);
+    }
+    else if (allowed) {
+        fprintf(c->out, "allowed: token %s, owner %s, name %s\n", rec->id,
+                rec->owner, rec->name);
+    }
+    if (!allowed) {
+        return at_cli_fail(c, AT_EXIT_NOTFOUND, "verify: denied: %s%s%s",
+                           reason, idstr ? " (token " : "",
+                           idstr ? apr_pstrcat(c->pool, idstr, ")", NULL)
+                                 : "");
+    }
+    return AT_EXIT_OK;
+}
+
+int at_cmd_log(at_cli_t *c)
+{
+    const char *id = c->args->nelts ? ARG(c, 0) : NULL;
+    apr_array_header_t *evs;
+    apr_status_t rv;
+    int i, code;
+
+    if (id && (code = check_id(c, id)) != AT_EXIT_OK) {
+        return code;
+    }
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
+        return code;
+    }
+    if ((rv = at_store_audit_list(&evs, c->store, id, c->pool))
+        != APR_SUCCESS) {
+        return at_cli_store_fail(c, rv, "log", id);
+    }
+    if (c->json) {
+        putc('[', c->out);
+        for (i = 0; i < evs->nelts; i++) {
+            fputs(i ? ",\n " : "", c->out);
+            at_json_audit(c->out, APR_ARRAY_IDX(evs, i, at_audit_rec_t *));
+        }
+        fputs("]\n", c->out);
+    }
+    else {
+        at_text_audit(c->out, evs, c->pool);
+    }
+    return AT_EXIT_OK;
+}

@@ -1,0 +1,328 @@
+/* Licensed under the Apache License, Version 2.0 (see COPYING). */
+
+/* Output of the admin tool: JSON documents and human-readable text.  The
+ * secret never passes through here except as the `token` of create and
+ * rotate. */
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "at_time.h"
+#include "apitoken.h"
+
+/* Length of a valid UTF-8 sequence at s, 0 when invalid. */
+static apr_size_t u8len(const unsigned char *s)
+{
+    apr_size_t n, i;
+    unsigned long cp;
+
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        n = 2;
+        cp = s[0] & 0x1f;
+    }
+    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3;
+        cp = s[0] & 0x0f;
+    }
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4;
+        cp = s[0] & 0x07;
+    }
+    else {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))
+        || (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+    return n;
+}
+
+void at_json_str(FILE *f, const char *s)
+{
+    const unsigned char *u = (const unsigned char *)(s ? s : "");
+
+    putc('"', f);
+    while (*u) {
+        apr_size_t n = u8len(u);
+
+        if (n > 1) {
+            fwrite(u, 1, n, f);
+            u += n;
+            continue;
+        }
+        if (n == 0) {
+            /* Not UTF-8: the replacement character keeps the JSON valid. */
+            fputs("\\ufffd", f);
+        }
+        else if (*u == '"') {
+            fputs("\\\"", f);
+        }
+        else if (*u == '\\') {
+            fputs("\\\\", f);
+        }
+        else if (*u == '\n') {
+            fputs("\\n", f);
+        }
+        else if (*u == '\t') {
+            fputs("\\t", f);
+        }
+        else if (*u == '\r') {
+            fputs("\\r", f);
+        }
+        else if (*u < 0x20 || *u == 0x7f) {
+            fprintf(f, "\\u%04x", *u);
+        }
+        else {
+            putc(*u, f);
+        }
+        u++;
+    }
+    putc('"', f);
+}
+
+void at_json_time(FILE *f, at_time_t t)
+{
+    char buf[AT_TIME_STRLEN + 1];
+
+    if (t == AT_TIME_NONE) {
+        fputs("null", f);
+        return;
+    }
+    at_time_format(buf, t);
+    at_json_str(f, buf);
+}
+
+/* A JSON array of the space-separated words of s. */
+void at_json_words(FILE *f, const char *words)
+{
+    const char *p = words ? words : "";
+    int first = 1;
+
+    putc('[', f);
+    while (*p) {
+        apr_size_t n;
+
+        while (*p == ' ') {
+            p++;
+        }
+        n = strcspn(p, " ");
+        if (n == 0) {
+            break;
+        }
+        if (!first) {
+            fputs(", ", f);
+        }
+        first = 0;
+        /* Words are validated scopes or networks: plain ASCII. */
+        putc('"', f);
+        fwrite(p, 1, n, f);
+        putc('"', f);
+        p += n;
+    }
+    putc(']', f);
+}
+
+static void json_key(FILE *f, const char *key, int first)
+{
+    fprintf(f, "%s\"%s\": ", first ? "" : ", ", key);
+}
+
+void at_json_token(FILE *f, const at_token_rec_t *r, at_time_t now,
+                   const char *token)
+{
+    putc('{', f);
+    json_key(f, "id", 1);
+    at_json_str(f, r->id);
+    json_key(f, "owner", 0);
+    at_json_str(f, r->owner);
+    json_key(f, "name", 0);
+    at_json_str(f, r->name);
+    json_key(f, "scopes", 0);
+    at_json_words(f, r->scopes);
+    json_key(f, "full_access", 0);
+    fputs(r->full_access ? "true" : "false", f);
+    json_key(f, "status", 0);
+    at_json_str(f, at_token_rec_status(r, now));
+    json_key(f, "created_at", 0);
+    at_json_time(f, r->created_at);
+    json_key(f, "expires_at", 0);
+    at_json_time(f, r->expires_at);
+    json_key(f, "revoked_at", 0);
+    at_json_time(f, r->revoked_at);
+    json_key(f, "last_used_at", 0);
+    at_json_time(f, r->last_used_at);
+    json_key(f, "last_used_addr", 0);
+    if (r->last_used_addr && *r->last_used_addr) {
+        at_json_str(f, r->last_used_addr);
+    }
+    else {
+        fputs("null", f);
+    }
+    json_key(f, "allowed_ips", 0);
+    at_json_words(f, r->allowed_nets);
+    json_key(f, "description", 0);
+    at_json_str(f, r->description);
+    json_key(f, "previous_secret_until", 0);
+    at_json_time(f, (r->prev_digest && *r->prev_digest && r->prev_until > now)
+                 ? r->prev_until : AT_TIME_NONE);
+    if (token) {
+        json_key(f, "token", 0);
+        at_json_str(f, token);
+    }
+    putc('}', f);
+}
+
+const char *at_cli_time(at_time_t t, const char *dflt, apr_pool_t *p)
+{
+    char buf[AT_TIME_STRLEN + 1];
+
+    if (t == AT_TIME_NONE) {
+        return dflt;
+    }
+    at_time_format(buf, t);
+    return apr_pstrdup(p, buf);
+}
+
+static const char *or_dash(const char *s)
+{
+    return s && *s ? s : "-";
+}
+
+void at_text_token(FILE *f, const at_token_rec_t *r, at_time_t now,
+                   apr_pool_t *p)
+{
+    fprintf(f, "id:             %s\n", r->id);
+    fprintf(f, "owner:          %s\n", r->owner);
+    fprintf(f, "name:           %s\n", r->name);
+    fprintf(f, "status:         %s\n", at_token_rec_status(r, now));
+    fprintf(f, "access:         %s\n", r->full_access ? "full" : "restricted");
+    fprintf(f, "scopes:         %s\n", or_dash(r->scopes));
+    fprintf(f, "created_at:     %s\n", at_cli_time(r->created_at, "-", p));
+    fprintf(f, "expires_at:     %s\n", at_cli_time(r->expires_at, "never", p));
+    fprintf(f, "revoked_at:     %s\n", at_cli_time(r->revoked_at, "-", p));
+    fprintf(f, "last_used_at:   %s\n",
+            at_cli_time(r->last_used_at, "never", p));
+    fprintf(f, "last_used_addr: %s\n", or_dash(r->last_used_addr));
+    fprintf(f, "allowed_ips:    %s\n",
+            r->allowed_nets && *r->allowed_nets ? r->allowed_nets : "any");
+    fprintf(f, "description:    %s\n", or_dash(r->description));
+    if (r->prev_digest && *r->prev_digest && r->prev_until > now) {
+        fprintf(f, "previous_secret_until: %s\n",
+                at_cli_time(r->prev_until, "-", p));
+    }
+}
+
+/* Display width: code points, which is right for most scripts. */
+static int width(const char *s)
+{
+    int w = 0;
+
+    for (; *s; s++) {
+        if (((unsigned char)*s & 0xc0) != 0x80) {
+            w++;
+        }
+    }
+    return w;
+}
+
+static void cell(FILE *f, const char *s, int w, int last)
+{
+    int pad = w - width(s);
+
+    fputs(s, f);
+    if (last) {
+        putc('\n', f);
+        return;
+    }
+    while (pad-- > 0) {
+        putc(' ', f);
+    }
+    fputs("  ", f);
+}
+
+#define NCOLS 7
+
+void at_text_list(FILE *f, const apr_array_header_t *recs, at_time_t now,
+                  apr_pool_t *p)
+{
+    static const char *const head[NCOLS] = {
+        "ID", "OWNER", "NAME", "STATUS", "SCOPES", "EXPIRES", "LAST_USED"
+    };
+    const char ***rows = apr_pcalloc(p, sizeof(*rows) * (recs->nelts + 1));
+    int w[NCOLS], i, j;
+
+    rows[0] = (const char **)head;
+    for (i = 0; i < recs->nelts; i++) {
+        const at_token_rec_t *r = APR_ARRAY_IDX(recs, i, at_token_rec_t *);
+        const char **row = apr_pcalloc(p, sizeof(*row) * NCOLS);
+
+        row[0] = r->id;
+        row[1] = r->owner;
+        row[2] = r->name;
+        row[3] = at_token_rec_status(r, now);
+        row[4] = r->full_access ? "(full access)" : or_dash(r->scopes);
+        row[5] = at_cli_time(r->expires_at, "never", p);
+        row[6] = at_cli_time(r->last_used_at, "never", p);
+        rows[i + 1] = row;
+    }
+    for (j = 0; j < NCOLS; j++) {
+        w[j] = 0;
+        for (i = 0; i <= recs->nelts; i++) {
+            int cw = width(rows[i][j]);
+
+            if (cw > w[j]) {
+                w[j] = cw;
+            }
+        }
+    }
+    for (i = 0; i <= recs->nelts; i++) {
+        for (j = 0; j < NCOLS; j++) {
+            cell(f, rows[i][j], w[j], j == NCOLS - 1);
+        }
+    }
+}
+
+void at_json_audit(FILE *f, const at_audit_rec_t *ev)
+{
+    fprintf(f, "{\"seq\": %" APR_INT64_T_FMT ", \"at\": ", ev->seq);
+    at_json_time(f, ev->at);
+    fputs(", \"action\": ", f);
+    at_json_str(f, ev->action);
+    fputs(", \"token_id\": ", f);
+    if (ev->token_id && *ev->token_id) {
+        at_json_str(f, ev->token_id);
+    }
+    else {
+        fputs("null", f);
+    }
+    fputs(", \"actor\": ", f);
+    at_json_str(f, ev->actor);
+    fputs(", \"detail\": ", f);
+    at_json_str(f, ev->detail);
+    putc('}', f);
+}
+
+void at_text_audit(FILE *f, const apr_array_header_t *evs, apr_pool_t *p)
+{
+    int i;
+
+    for (i = 0; i < evs->nelts; i++) {
+        const at_audit_rec_t *ev = APR_ARRAY_IDX(evs, i, at_audit_rec_t *);
+
+        fprintf(f, "%s  %-8s %-12s %s%s%s\n", at_cli_time(ev->at, "-", p),
+                ev->action, or_dash(ev->token_id), ev->actor,
+                ev->detail && *ev->detail ? "  " : "",
+                ev->detail ? ev->detail : "");
+    }
+}
