@@ -1,4 +1,114 @@
 /* Licensed under the Apache License, Version 2.0 (see COPYING). */
 #ifndef MOD_APITOKEN_H
 #define MOD_APITOKEN_H
+
+/* The httpd glue of mod_apitoken: types shared by mod_apitoken.c (hooks and
+ * registration), apitoken_config.c (directives), apitoken_authn.c
+ * (credentials and the token decision), apitoken_authz.c (the
+ * "apitoken-scope" provider), apitoken_db.c (per-process store pool) and
+ * apitoken_usage.c (last-used tracking).  The core (at_*.h) knows nothing of
+ * httpd; only these files include httpd headers. */
+
+#include <httpd.h>
+#include <http_config.h>
+#include <apr_reslist.h>
+#include <apr_thread_mutex.h>
+#include <dbi/dbi.h>
+
+#include "at_dburl.h"
+#include "at_store.h"
+#include "at_token.h"
+
+extern module AP_MODULE_DECLARE_DATA apitoken_module;
+
+#define APITOKEN_AUTH_TYPE "apitoken"
+#define APITOKEN_DEFAULT_USAGE_INTERVAL 60
+
+/* Process-wide settings (ApiTokenDB and friends are global-server only).
+ * Allocated from pconf in pre_config, so a restart starts clean. */
+typedef struct apitoken_global_t {
+    const char *db_text;          /* ApiTokenDB as written (may hold a password) */
+    const at_dburl_t *db;         /* parsed; NULL when ApiTokenDB is absent */
+    const char *db_file;          /* where ApiTokenDB was set: file */
+    int db_line;                  /* and line */
+    const char *driver_src_dir;   /* ApiTokenDBDriverDir or the build default */
+    const char *driver_dir;       /* private dir with just the one driver */
+    int usage_interval;           /* ApiTokenUsageInterval, seconds */
+    int max_conns;                /* ApiTokenDBMaxConnections; 0 = threads */
+} apitoken_global_t;
+
+extern apitoken_global_t *apitoken_global;
+
+/* ApiTokenAccept: the credential forms a location accepts. */
+typedef struct apitoken_accept_t {
+    int bearer;
+    int basic;
+    const char **scheme_words;    /* NULL-terminated; NULL when none */
+    const char **header_names;    /* NULL-terminated; NULL when none */
+} apitoken_accept_t;
+
+/* Per-directory settings.  Each field has a "was set" flag so a merge
+ * inherits what the child leaves alone, whatever value the parent has. */
+typedef struct apitoken_dir_conf_t {
+    const apitoken_accept_t *accept;
+    unsigned int accept_set:1;
+    unsigned int cache_ttl_set:1;
+    unsigned int track_usage_set:1;
+    unsigned int strip_set:1;
+    int cache_ttl;                /* seconds; 0 = database on every request */
+    int track_usage;
+    int strip;
+} apitoken_dir_conf_t;
+
+/* What a successful authentication leaves on the request for the authz
+ * provider and the usage hook (r->request_config). */
+typedef struct apitoken_req_t {
+    const at_token_rec_t *rec;
+    const apr_array_header_t *granted;  /* normalised scope strings */
+    const char *denied_scopes;          /* required scopes a provider refused */
+    const char *cred_header;            /* header that carried the credential */
+} apitoken_req_t;
+
+/* apitoken_config.c */
+extern const command_rec apitoken_cmds[];
+void *apitoken_create_dir_conf(apr_pool_t *p, char *dir);
+void *apitoken_merge_dir_conf(apr_pool_t *p, void *base, void *add);
+const apitoken_accept_t *apitoken_accept_default(void);
+int apitoken_check_conftree(apr_pool_t *pconf, server_rec *s);
+
+/* apitoken_authn.c */
+int apitoken_check_authn(request_rec *r);
+int apitoken_note_auth_failure(request_rec *r, const char *auth_type);
+int apitoken_fixups(request_rec *r);
+int apitoken_is_ours(request_rec *r);
+apitoken_req_t *apitoken_req_get(request_rec *r);
+void apitoken_set_challenge(request_rec *r, const char *error,
+                            const char *scope);
+
+/* apitoken_authz.c */
+void apitoken_register_authz(apr_pool_t *p);
+
+/* apitoken_db.c */
+apr_status_t apitoken_db_post_config(apr_pool_t *pconf, server_rec *s);
+void apitoken_db_child_init(apr_pool_t *pchild, server_rec *s);
+
+typedef struct apitoken_conn_t apitoken_conn_t;
+
+/* Take a checked connection for this thread.  APR_SUCCESS with *store and
+ * *conn set, or an error after one rate-limited error line (the caller
+ * answers 503).  Give it back with apitoken_db_release; bad != 0 when the
+ * caller saw a database error on it (it is closed, not reused). */
+apr_status_t apitoken_db_acquire(apitoken_conn_t **conn, at_store_t **store,
+                                 request_rec *r);
+void apitoken_db_release(apitoken_conn_t *conn, int bad);
+/* The prefix stored with the schema, learnt once per process. */
+apr_status_t apitoken_db_prefix(const char **prefix, apitoken_conn_t *conn,
+                                request_rec *r);
+/* Log that the database is unreachable, at most once per 10 s. */
+void apitoken_db_log_down(request_rec *r, const char *why);
+
+/* apitoken_usage.c */
+int apitoken_log_transaction(request_rec *r);
+void apitoken_usage_child_init(apr_pool_t *pchild);
+
 #endif

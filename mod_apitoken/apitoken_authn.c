@@ -1,0 +1,380 @@
+/* Licensed under the Apache License, Version 2.0 (see COPYING). */
+
+/* check_authn for AuthType apitoken: find the credential in the forms the
+ * location accepts, parse it, look the id up, decide with at_verify_record
+ * and hand the identity to the backend.  The token string is never logged:
+ * only its 12-character id once it has parsed. */
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <apr_strings.h>
+#include <apr_lib.h>
+
+#include "at_cred.h"
+#include "at_scope.h"
+#include "at_token.h"
+#include "at_verify.h"
+#include "mod_apitoken.h"
+
+APLOG_USE_MODULE(apitoken);
+
+int apitoken_is_ours(request_rec *r)
+{
+    const char *t = ap_auth_type(r);
+
+    return t && !strcasecmp(t, APITOKEN_AUTH_TYPE);
+}
+
+/* The record of this request, or of the request it was derived from
+ * (subrequests and internal redirects keep the identity). */
+apitoken_req_t *apitoken_req_get(request_rec *r)
+{
+    int n;
+
+    for (n = 0; r && n < 32; ++n) {
+        apitoken_req_t *q = ap_get_module_config(r->request_config,
+                                                 &apitoken_module);
+        if (q) {
+            return q;
+        }
+        r = r->prev ? r->prev : r->main;
+    }
+    return NULL;
+}
+
+/* A realm fit for a quoted-string: quotes and backslashes dropped. */
+static const char *realm_of(request_rec *r)
+{
+    const char *name = ap_auth_name(r);
+    char *out, *o;
+
+    if (!name || !*name) {
+        return "api";
+    }
+    out = o = apr_palloc(r->pool, strlen(name) + 1);
+    for (; *name; ++name) {
+        if (*name != '"' && *name != '\\' && !apr_iscntrl(*name)) {
+            *o++ = *name;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Set the RFC 6750 challenge on the error response.  error NULL: the bare
+ * challenge sent when no credential came. */
+void apitoken_set_challenge(request_rec *r, const char *error,
+                            const char *scope)
+{
+    const char *v = apr_psprintf(r->pool, "Bearer realm=\"%s\"",
+                                 realm_of(r));
+
+    if (error) {
+        v = apr_psprintf(r->pool, "%s, error=\"%s\"", v, error);
+    }
+    if (scope) {
+        v = apr_psprintf(r->pool, "%s, scope=\"%s\"", v, scope);
+    }
+    apr_table_setn(r->err_headers_out,
+                   (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate"
+                                                   : "WWW-Authenticate",
+                   v);
+}
+
+/* mod_authz_core calls this when a Require fails with 401. */
+int apitoken_note_auth_failure(request_rec *r, const char *auth_type)
+{
+    apitoken_req_t *q;
+
+    if (!auth_type || strcasecmp(auth_type, APITOKEN_AUTH_TYPE)) {
+        return DECLINED;
+    }
+    q = apitoken_req_get(r);
+    if (q && q->denied_scopes) {
+        apitoken_set_challenge(r, "insufficient_scope", q->denied_scopes);
+    }
+    else if (q) {
+        /* A good token the Require lines refused for another reason. */
+        apitoken_set_challenge(r, "insufficient_scope", NULL);
+    }
+    else {
+        apitoken_set_challenge(r, NULL, NULL);
+    }
+    return OK;
+}
+
+static int bad_request(request_rec *r, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "APT02001: invalid_request: %s", why);
+    apitoken_set_challenge(r, "invalid_request", NULL);
+    return HTTP_BAD_REQUEST;
+}
+
+static int invalid_token(request_rec *r, const char *id, at_reason_t why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "APT02002: invalid_token: token %s: %s",
+                  id ? id : "(unparsable)", at_reason_str(why));
+    apitoken_set_challenge(r, "invalid_token", NULL);
+    return HTTP_UNAUTHORIZED;
+}
+
+typedef struct count_t {
+    int n;
+    const char *first;
+} count_t;
+
+static int count_cb(void *baton, const char *key, const char *val)
+{
+    count_t *c = baton;
+
+    if (!c->n++) {
+        c->first = val;
+    }
+    return 1;
+}
+
+/* The header names a backend or CGI could mistake for our identity:
+ * after upper-casing and '-' -> '_' (what CGI does), REMOTE_USER,
+ * X_REMOTE_USER, AUTH_USER, and anything starting APITOKEN_ or X_APITOKEN_. */
+static int is_spoof_name(const char *key, apr_pool_t *p)
+{
+    char *k = apr_pstrdup(p, key), *c;
+
+    for (c = k; *c; ++c) {
+        *c = (*c == '-') ? '_' : apr_toupper(*c);
+    }
+    return !strcmp(k, "REMOTE_USER") || !strcmp(k, "X_REMOTE_USER")
+           || !strcmp(k, "AUTH_USER") || !strcmp(k, "X_AUTH_USER")
+           || !strncmp(k, "APITOKEN_", 9) || !strncmp(k, "X_APITOKEN_", 11);
+}
+
+typedef struct spoof_t {
+    apr_pool_t *p;
+    apr_array_header_t *names;
+} spoof_t;
+
+static int spoof_cb(void *baton, const char *key, const char *val)
+{
+    spoof_t *s = baton;
+
+    if (key && is_spoof_name(key, s->p)) {
+        *(const char **)apr_array_push(s->names) = key;
+    }
+    return 1;
+}
+
+static void drop_spoofed(request_rec *r)
+{
+    spoof_t s;
+    int i;
+
+    s.p = r->pool;
+    s.names = apr_array_make(r->pool, 2, sizeof(char *));
+    apr_table_do(spoof_cb, &s, r->headers_in, NULL);
+    for (i = 0; i < s.names->nelts; ++i) {
+        const char *name = APR_ARRAY_IDX(s.names, i, const char *);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "APT02003: dropped inbound identity header %s", name);
+        apr_table_unset(r->headers_in, name);
+    }
+}
+
+/* Fixups run after a successful authz, just before the handler: drop
+ * identity headers a client sent, whether or not authn ran here. */
+int apitoken_fixups(request_rec *r)
+{
+    apitoken_req_t *q;
+
+    if (!apitoken_is_ours(r)) {
+        return DECLINED;
+    }
+    drop_spoofed(r);
+    q = apitoken_req_get(r);
+    if (q && q->denied_scopes) {
+        /* Another Require granted after ours refused: no stale challenge. */
+        apr_table_unset(r->err_headers_out, "WWW-Authenticate");
+    }
+    return DECLINED;
+}
+
+static const char *accepted_forms(const apitoken_accept_t *acc,
+                                  apr_pool_t *p)
+{
+    const char *s = "";
+    const char *const *w;
+
+    if (acc->bearer) {
+        s = "bearer";
+    }
+    if (acc->basic) {
+        s = apr_pstrcat(p, s, *s ? " " : "", "basic", NULL);
+    }
+    for (w = acc->scheme_words; w && *w; ++w) {
+        s = apr_pstrcat(p, s, *s ? " " : "", "scheme:", *w, NULL);
+    }
+    for (w = acc->header_names; w && *w; ++w) {
+        s = apr_pstrcat(p, s, *s ? " " : "", "header:", *w, NULL);
+    }
+    return s;
+}
+
+int apitoken_check_authn(request_rec *r)
+{
+    const apitoken_dir_conf_t *conf;
+    const apitoken_accept_t *acc;
+    at_cred_t cred, c;
+    const char *cred_header = NULL;
+    const char *why = NULL;
+    const char *prefix = NULL;
+    const char *const *h;
+    count_t cnt;
+    at_token_t tok;
+    at_token_status_t ts;
+    at_token_rec_t *rec = NULL;
+    apitoken_conn_t *conn;
+    at_store_t *store;
+    at_reason_t reason;
+    apr_status_t rv;
+    apitoken_req_t *q;
+    apr_array_header_t *granted;
+    const char *bad;
+
+    if (!apitoken_is_ours(r)) {
+        return DECLINED;
+    }
+    conf = ap_get_module_config(r->per_dir_config, &apitoken_module);
+    acc = conf->accept ? conf->accept : apitoken_accept_default();
+    r->ap_auth_type = (char *)APITOKEN_AUTH_TYPE;
+    drop_spoofed(r);
+    memset(&cred, 0, sizeof(cred));
+
+    /* httpd folds repeated headers into one "a, b" value; count both ways
+     * so two Authorization headers are refused, never half-read. */
+    memset(&cnt, 0, sizeof(cnt));
+    apr_table_do(count_cb, &cnt, r->headers_in, "Authorization", NULL);
+    if (cnt.n > 1) {
+        return bad_request(r, "more than one Authorization header");
+    }
+    if (cnt.n == 1 && (acc->bearer || acc->basic || acc->scheme_words)) {
+        switch (at_cred_parse_authorization(&c, cnt.first, acc->bearer,
+                                            acc->basic, acc->scheme_words,
+                                            &why, r->pool)) {
+        case AT_CRED_MALFORMED:
+            return bad_request(r, apr_psprintf(r->pool, "Authorization: %s",
+                                               why ? why : "malformed"));
+        case AT_CRED_FOUND:
+            cred = c;
+            cred_header = "Authorization";
+            break;
+        default:
+            break;
+        }
+    }
+    for (h = acc->header_names; h && *h; ++h) {
+        memset(&cnt, 0, sizeof(cnt));
+        apr_table_do(count_cb, &cnt, r->headers_in, *h, NULL);
+        if (cnt.n == 0) {
+            continue;
+        }
+        if (cnt.n > 1) {
+            return bad_request(r, apr_psprintf(r->pool, "more than one %s "
+                                               "header", *h));
+        }
+        switch (at_cred_parse_bare(&c, cnt.first, &why, r->pool)) {
+        case AT_CRED_MALFORMED:
+            return bad_request(r, apr_psprintf(r->pool, "%s: %s", *h,
+                                               why ? why : "malformed"));
+        case AT_CRED_FOUND:
+            if (cred_header) {
+                return bad_request(r, apr_psprintf(r->pool, "credentials in "
+                                                   "both %s and %s",
+                                                   cred_header, *h));
+            }
+            cred = c;
+            cred.form = AT_FORM_HEADER;
+            cred_header = *h;
+            break;
+        default:
+            break;
+        }
+    }
+    if (!cred_header) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "APT02004: no credentials in an accepted form (%s)",
+                      accepted_forms(acc, r->pool));
+        apitoken_set_challenge(r, NULL, NULL);
+        return HTTP_UNAUTHORIZED;
+    }
+
+    ts = at_token_parse(&tok, cred.token, strlen(cred.token), NULL);
+    if (ts != AT_TOKEN_OK) {
+        return invalid_token(r, NULL, at_reason_from_parse(ts));
+    }
+
+    rv = apitoken_db_acquire(&conn, &store, r);
+    if (rv != APR_SUCCESS) {
+        at_token_wipe(&tok);
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    rv = apitoken_db_prefix(&prefix, conn, r);
+    if (rv == APR_SUCCESS && strcmp(prefix, tok.prefix)) {
+        apitoken_db_release(conn, 0);
+        at_token_wipe(&tok);
+        return invalid_token(r, tok.id, AT_REASON_WRONG_PREFIX);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = at_store_lookup(&rec, store, tok.id, r->pool);
+    }
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+        apitoken_db_log_down(r, at_store_error(store));
+        apitoken_db_release(conn, 1);
+        at_token_wipe(&tok);
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    apitoken_db_release(conn, 0);
+    if (rv == APR_NOTFOUND) {
+        at_token_wipe(&tok);
+        return invalid_token(r, tok.id, AT_REASON_UNKNOWN_ID);
+    }
+
+    reason = at_verify_record(rec, &tok, apr_time_sec(r->request_time),
+                              r->useragent_ip, cred.user, r->pool);
+    at_token_wipe(&tok);
+    if (reason != AT_REASON_OK) {
+        return invalid_token(r, rec->id, reason);
+    }
+
+    if (at_scopes_parse(&granted, rec->scopes ? rec->scopes : "", &bad,
+                        r->pool) != APR_SUCCESS) {
+        /* The tool validates scopes; a bad one means a hand-edited row. */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "APT02005: token %s has an invalid stored scope '%s'",
+                      rec->id, bad ? bad : "?");
+        return invalid_token(r, rec->id, AT_REASON_MALFORMED);
+    }
+
+    q = apr_pcalloc(r->pool, sizeof(*q));
+    q->rec = rec;
+    q->granted = granted;
+    q->cred_header = cred_header;
+    ap_set_module_config(r->request_config, &apitoken_module, q);
+
+    r->user = apr_pstrdup(r->pool, rec->owner);
+    apr_table_setn(r->subprocess_env, "APITOKEN_ID", rec->id);
+    apr_table_setn(r->subprocess_env, "APITOKEN_NAME", rec->name);
+    apr_table_setn(r->subprocess_env, "APITOKEN_SCOPES",
+                   rec->full_access ? "*" : at_scopes_join(granted, r->pool));
+    if (conf->strip) {
+        apr_table_unset(r->headers_in, cred_header);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "APT02006: token %s of %s accepted (%s)", rec->id,
+                  rec->owner, cred_header);
+    return OK;
+}

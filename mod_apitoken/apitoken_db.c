@@ -1,0 +1,336 @@
+/* Licensed under the Apache License, Version 2.0 (see COPYING). */
+
+/* Database connections for httpd processes, in the manner of mod_dbd: one
+ * libdbi instance per child (created in child_init, never in the parent),
+ * a pool (apr_reslist) of connections each held by one thread at a time,
+ * checked before use and replaced when dead.  Only the driver ApiTokenDB
+ * names is loaded: post_config links it alone into a private directory. */
+
+/* Only the driver directory is wanted from the build's config.h; its
+ * PACKAGE_* names clash with httpd's own. */
+#include "config.h"
+static const char default_driver_dir[] = AT_DBI_DRIVERDIR;
+#undef PACKAGE_BUGREPORT
+#undef PACKAGE_NAME
+#undef PACKAGE_STRING
+#undef PACKAGE_TARNAME
+#undef PACKAGE_VERSION
+#undef PACKAGE_URL
+#undef PACKAGE
+#undef VERSION
+
+#include <unistd.h>
+#include <errno.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_main.h>
+#include <ap_mpm.h>
+#include <apr_strings.h>
+#include <apr_atomic.h>
+#include <apr_file_info.h>
+#include <apr_file_io.h>
+
+#include "at_store_dbi.h"
+#include "mod_apitoken.h"
+
+APLOG_USE_MODULE(apitoken);
+
+/* Seconds a connection may sit idle before it is pinged again. */
+#define CHECK_AFTER_IDLE apr_time_from_sec(1)
+/* At most one "database unreachable" line per process this often. */
+#define DOWN_LOG_EVERY 10
+
+struct apitoken_conn_t {
+    at_store_t *store;
+    apr_pool_t *pool;          /* unmanaged: owns the store */
+    apr_time_t last_ok;
+    const char *prefix;        /* schema prefix, learnt on first use */
+    apr_ino_t ino;             /* SQLite: the file the connection opened */
+    apr_dev_t dev;
+};
+
+static struct {
+    dbi_inst inst;
+    int have_inst;
+    apr_reslist_t *list;
+    server_rec *s;
+    apr_uint32_t down_logged_at;   /* apr_time_sec of the last line */
+    apr_uint32_t down;             /* 1 while the database is unreachable */
+} child;
+
+static const char *driver_file(apr_pool_t *p, const char *dir,
+                               const char *driver)
+{
+    return apr_pstrcat(p, dir, "/libdbd", driver, ".so", NULL);
+}
+
+/* Parent, as root, before the children fork: a private driver directory
+ * holding a link to the one driver in use, since libdbi loads every .so in
+ * the directory it is given (about 6 MB more per child). */
+apr_status_t apitoken_db_post_config(apr_pool_t *pconf, server_rec *s)
+{
+    apitoken_global_t *g = apitoken_global;
+    static const char *const drivers[] = { "sqlite3", "pgsql", "mysql",
+                                           NULL };
+    const char *src, *dir, *link;
+    apr_finfo_t fi;
+    apr_status_t rv;
+    int i;
+
+    if (!g || !g->db) {
+        return APR_SUCCESS;
+    }
+    src = driver_file(pconf, g->driver_src_dir ? g->driver_src_dir
+                                               : default_driver_dir,
+                      g->db->driver);
+    rv = apr_stat(&fi, src, APR_FINFO_TYPE, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "APT04001: libdbi driver %s for ApiTokenDB (%s:%d) "
+                     "not found; install libdbd-%s", src, g->db_file,
+                     g->db_line, g->db->driver);
+        return rv;
+    }
+    dir = ap_runtime_dir_relative(pconf, "apitoken-dbd");
+    rv = apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT & 0755, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "APT04002: cannot create the driver directory %s", dir);
+        return rv;
+    }
+    for (i = 0; drivers[i]; ++i) {
+        apr_file_remove(driver_file(pconf, dir, drivers[i]), pconf);
+    }
+    link = driver_file(pconf, dir, g->db->driver);
+    if (symlink(src, link) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "APT04003: cannot link %s to %s", link, src);
+        return rv;
+    }
+    g->driver_dir = dir;
+    return APR_SUCCESS;
+}
+
+void apitoken_db_log_down(request_rec *r, const char *why)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_uint32_t last = apr_atomic_read32(&child.down_logged_at);
+
+    apr_atomic_set32(&child.down, 1);
+    if (now - last < DOWN_LOG_EVERY && last != 0) {
+        return;
+    }
+    if (apr_atomic_cas32(&child.down_logged_at, now, last) != last) {
+        return;   /* another thread logged it */
+    }
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, r ? r->server : child.s,
+                 "APT04004: token database %s unreachable, answering 503: "
+                 "%s", apitoken_global && apitoken_global->db
+                     ? apitoken_global->db->redacted : "(none)",
+                 why ? why : "unknown error");
+}
+
+static void mark_up(void)
+{
+    if (apr_atomic_cas32(&child.down, 0, 1) == 1) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, child.s,
+                     "APT04005: token database reachable again");
+    }
+}
+
+static apr_status_t conn_make(void **res, void *params, apr_pool_t *unused)
+{
+    const at_dburl_t *url = apitoken_global->db;
+    apitoken_conn_t *c;
+    apr_pool_t *p;
+    apr_finfo_t fi;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    rv = apr_pool_create_unmanaged_ex(&p, NULL, NULL);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    c = apr_pcalloc(p, sizeof(*c));
+    c->pool = p;
+    if (url->kind == AT_DB_SQLITE3) {
+        rv = apr_stat(&fi, url->path, APR_FINFO_INODE | APR_FINFO_DEV, p);
+        if (rv != APR_SUCCESS) {
+            apitoken_db_log_down(NULL, apr_psprintf(p, "cannot stat %s "
+                                 "(%d)", url->path, rv));
+            apr_pool_destroy(p);
+            return rv;
+        }
+        c->ino = fi.inode;
+        c->dev = fi.device;
+    }
+    rv = at_store_dbi_open(&c->store, child.inst, url, 0, &err, p);
+    if (rv != APR_SUCCESS) {
+        apitoken_db_log_down(NULL, err);
+        apr_pool_destroy(p);
+        return rv ? rv : APR_EGENERAL;
+    }
+    *res = c;
+    return APR_SUCCESS;
+}
+
+static apr_status_t conn_free(void *res, void *params, apr_pool_t *unused)
+{
+    apitoken_conn_t *c = res;
+
+    at_store_close(c->store);
+    apr_pool_destroy(c->pool);
+    return APR_SUCCESS;
+}
+
+void apitoken_db_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apitoken_global_t *g = apitoken_global;
+    const char *err = NULL;
+    int threads = 1, hmax;
+    apr_status_t rv;
+
+    child.s = s;
+    if (!g || !g->db) {
+        return;
+    }
+    rv = at_dbi_init(&child.inst, g->driver_dir, &err);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "APT04006: cannot load the libdbi %s driver from %s: %s",
+                     g->db->driver, g->driver_dir ? g->driver_dir : "?",
+                     err ? err : "unknown error");
+        return;
+    }
+    child.have_inst = 1;
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    hmax = threads > 0 ? threads : 1;
+    if (g->max_conns > 0 && g->max_conns < hmax) {
+        hmax = g->max_conns;
+    }
+    rv = apr_reslist_create(&child.list, 0, hmax, hmax, 0, conn_make,
+                            conn_free, NULL, pchild);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "APT04007: cannot create the connection pool");
+        child.list = NULL;
+        return;
+    }
+    /* Close connections before pchild's subpools go away. */
+    apr_reslist_cleanup_order_set(child.list, APR_RESLIST_CLEANUP_FIRST);
+}
+
+/* SQLite: the connection keeps reading a file renamed, replaced or made
+ * unreadable under it; look at the path itself. */
+static apr_status_t sqlite_check(apitoken_conn_t *c, const char **why,
+                                 apr_pool_t *p)
+{
+    const char *path = apitoken_global->db->path;
+    apr_finfo_t fi;
+    apr_status_t rv;
+
+    rv = apr_stat(&fi, path, APR_FINFO_INODE | APR_FINFO_DEV, p);
+    if (rv != APR_SUCCESS) {
+        *why = apr_psprintf(p, "%s is missing", path);
+        return rv;
+    }
+    if (access(path, R_OK) != 0) {
+        *why = apr_psprintf(p, "%s is not readable by this user", path);
+        return APR_EACCES;
+    }
+    if (fi.inode != c->ino || fi.device != c->dev) {
+        *why = apr_psprintf(p, "%s was replaced", path);
+        return APR_EAGAIN;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t apitoken_db_acquire(apitoken_conn_t **conn, at_store_t **store,
+                                 request_rec *r)
+{
+    const char *why = NULL;
+    apr_status_t rv = APR_EGENERAL;
+    int attempt;
+
+    if (!child.list) {
+        apitoken_db_log_down(r, child.have_inst
+                             ? "no connection pool"
+                             : "the libdbi driver is not loaded");
+        return APR_EGENERAL;
+    }
+    /* Two tries: a dead pooled connection is replaced once at once. */
+    for (attempt = 0; attempt < 2; ++attempt) {
+        void *res;
+        apitoken_conn_t *c;
+
+        rv = apr_reslist_acquire(child.list, &res);
+        if (rv != APR_SUCCESS) {
+            return rv;   /* conn_make logged why */
+        }
+        c = res;
+        if (apitoken_global->db->kind == AT_DB_SQLITE3) {
+            rv = sqlite_check(c, &why, r->pool);
+            if (rv != APR_SUCCESS) {
+                apr_reslist_invalidate(child.list, c);
+                if (rv == APR_EAGAIN) {
+                    continue;
+                }
+                apitoken_db_log_down(r, why);
+                return rv;
+            }
+        }
+        if (apr_time_now() - c->last_ok > CHECK_AFTER_IDLE
+            && at_store_ping(c->store) != APR_SUCCESS) {
+            why = apr_pstrdup(r->pool, at_store_error(c->store));
+            apr_reslist_invalidate(child.list, c);
+            rv = APR_EGENERAL;
+            continue;
+        }
+        mark_up();
+        *conn = c;
+        *store = c->store;
+        return APR_SUCCESS;
+    }
+    apitoken_db_log_down(r, why ? why : "connection check failed");
+    return rv;
+}
+
+void apitoken_db_release(apitoken_conn_t *c, int bad)
+{
+    if (bad) {
+        apr_reslist_invalidate(child.list, c);
+        return;
+    }
+    c->last_ok = apr_time_now();
+    apr_reslist_release(child.list, c);
+}
+
+apr_status_t apitoken_db_prefix(const char **prefix, apitoken_conn_t *c,
+                                request_rec *r)
+{
+    const char *pf = NULL;
+    int version = 0;
+    apr_int64_t seq = 0;
+    apr_status_t rv;
+
+    if (c->prefix) {
+        *prefix = c->prefix;
+        return APR_SUCCESS;
+    }
+    rv = at_store_get_meta(c->store, &pf, &version, &seq, c->pool);
+    if (rv == APR_NOTFOUND) {
+        apitoken_db_log_down(r, "no token schema in the database "
+                             "(run: apitoken init)");
+        return APR_EGENERAL;
+    }
+    if (rv != APR_SUCCESS) {
+        apitoken_db_log_down(r, at_store_error(c->store));
+        return rv;
+    }
+    c->prefix = pf;
+    *prefix = pf;
+    return APR_SUCCESS;
+}
