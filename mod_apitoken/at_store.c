@@ -170,6 +170,11 @@ static const char *check_net(const char *e, apr_pool_t *p)
             || strlen(bits) > 3) {
             return apr_psprintf(p, "'%s' has a bad prefix length", e);
         }
+        if (n == 0) {
+            /* APR refuses it; an empty list already means any address. */
+            return apr_psprintf(p, "'%s' matches every address (leave the"
+                                " list empty for that)", e);
+        }
     }
     if (apr_ipsubnet_create(&sub, addr, bits, p) != APR_SUCCESS) {
         return apr_psprintf(p, "'%s' is not a valid network", e);

@@ -1373,13 +1373,28 @@ apr_status_t at_store_dbi_open(at_store_t **out, dbi_inst inst,
     }
 
     if (url->kind == AT_DB_SQLITE3 && writable) {
-        /* Readers (httpd) never wait for the tool's write transaction. */
-        if (exec_free(s, dbi_conn_queryf(conn, "PRAGMA journal_mode=WAL"),
-                      "enabling WAL") != APR_SUCCESS) {
+        /* Readers (httpd) never wait for the tool's write transaction.
+         * The comment naming a table is for the sqlite3 driver: for a
+         * result without one it prints "no tables in statement" on
+         * stdout, which would corrupt the tool's --json output. */
+        dbi_result r = dbi_conn_queryf(conn, "PRAGMA journal_mode=WAL"
+                                       " -- FROM sqlite_master");
+        const char *mode;
+
+        if (r == NULL) {
+            db_fail(s, "enabling WAL");
             *err = apr_pstrdup(p, s->error);
             dbi_close(s);
             return APR_EGENERAL;
         }
+        if (dbi_result_next_row(r)
+            && (mode = dbi_result_get_string_idx(r, 1)) != NULL
+            && strcmp(mode, "wal") != 0) {
+            AT_LOG(AT_LOG_WARN, "store: %s stays in journal mode %s (WAL"
+                   " not possible here): readers wait for writers",
+                   url->path, mode);
+        }
+        dbi_result_free(r);
     }
     else if (url->kind == AT_DB_MYSQL) {
         /* The driver's "UTF-8" is MySQL's 3-byte utf8: emoji need
