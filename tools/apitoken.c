@@ -240,11 +240,17 @@ static int cmd_help(at_cli_t *c)
 int at_cli_fail(at_cli_t *c, int code, const char *fmt, ...)
 {
     va_list ap;
-    char buf[1024];
+    char buf[1024], *p;
 
     va_start(ap, fmt);
     apr_vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    /* Driver messages may hold newlines or tabs: keep it one line. */
+    for (p = buf; *p; p++) {
+        if (*p == '\n' || *p == '\r' || *p == '\t') {
+            *p = ' ';
+        }
+    }
     if (c && c->out) {
         fflush(c->out);
     }
@@ -363,6 +369,9 @@ int at_cli_open(at_cli_t *c, int create, int need_schema)
                           create ? AT_STORE_CREATE : 0, &err, c->pool)
         != APR_SUCCESS) {
         c->store = NULL;
+        if (err && strstr(err, url->redacted)) {
+            return at_cli_fail(c, AT_EXIT_DB, "%s", err);
+        }
         return at_cli_fail(c, AT_EXIT_DB, "cannot open database %s: %s",
                            url->redacted, err ? err : "unknown error");
     }
@@ -584,6 +593,11 @@ static int parse_opts(at_cli_t *c, int argc, const char *const *argv,
         const char *what = strchr(errbuf, ':');
         const char *opt = what ? strchr(what + 1, ':') : NULL;
 
+        if (what && opt && !strncmp(what + 2, "missing argument", 16)) {
+            return at_cli_fail(c, AT_EXIT_USAGE, "%s: option %s needs a "
+                               "value (see 'apitoken %s --help')", c->cmd,
+                               at_cli_quote(opt + 2, c->pool), c->cmd);
+        }
         if (what && opt) {
             return at_cli_fail(c, AT_EXIT_USAGE, "%s: %.*s %s (see "
                                "'apitoken %s --help')", c->cmd,
