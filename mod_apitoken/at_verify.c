@@ -1,1 +1,126 @@
 /* Licensed under the Apache License, Version 2.0 (see COPYING). */
+/* The token decision shared by the module and the tool. */
+#include <string.h>
+
+#include <apr_network_io.h>
+#include <apr_strings.h>
+#include <arpa/inet.h>
+
+#include "at_verify.h"
+
+const char *at_reason_str(at_reason_t r)
+{
+    switch (r) {
+    case AT_REASON_OK:            return "ok";
+    case AT_REASON_MALFORMED:     return "malformed";
+    case AT_REASON_WRONG_PREFIX:  return "wrong_prefix";
+    case AT_REASON_BAD_CHECKSUM:  return "bad_checksum";
+    case AT_REASON_UNKNOWN_ID:    return "unknown_id";
+    case AT_REASON_WRONG_SECRET:  return "wrong_secret";
+    case AT_REASON_EXPIRED:       return "expired";
+    case AT_REASON_REVOKED:       return "revoked";
+    case AT_REASON_ADDRESS:       return "address_not_allowed";
+    case AT_REASON_ROTATED_OUT:   return "rotated_out";
+    case AT_REASON_USER_MISMATCH: return "user_mismatch";
+    }
+    return "unknown";
+}
+
+at_reason_t at_reason_from_parse(at_token_status_t st)
+{
+    switch (st) {
+    case AT_TOKEN_OK:           return AT_REASON_OK;
+    case AT_TOKEN_BAD_PREFIX:   return AT_REASON_WRONG_PREFIX;
+    case AT_TOKEN_BAD_CHECKSUM: return AT_REASON_BAD_CHECKSUM;
+    default:                    return AT_REASON_MALFORMED;
+    }
+}
+
+/* A numeric IPv4 or IPv6 address, so that apr_sockaddr_info_get never
+ * turns into a DNS lookup. */
+static int numeric_ip(const char *ip)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+
+    return inet_pton(AF_INET, ip, buf) == 1
+           || inet_pton(AF_INET6, ip, buf) == 1;
+}
+
+int at_nets_allow(const char *nets, const char *ip, apr_pool_t *p)
+{
+    apr_sockaddr_t *sa;
+    char *list, *word, *state;
+    int n = 0;
+
+    if (ip == NULL || !numeric_ip(ip)) {
+        return 0;
+    }
+    if (nets == NULL) {
+        return 1;
+    }
+    if (apr_sockaddr_info_get(&sa, ip, APR_UNSPEC, 0, APR_IPV4_ADDR_OK, p)
+        != APR_SUCCESS) {
+        return 0;
+    }
+    list = apr_pstrdup(p, nets);
+    for (word = apr_strtok(list, " ,\t", &state); word != NULL;
+         word = apr_strtok(NULL, " ,\t", &state)) {
+        apr_ipsubnet_t *sub;
+        char *slash = strchr(word, '/');
+
+        n++;
+        if (slash != NULL) {
+            *slash++ = '\0';
+        }
+        /* apr_ipsubnet_create only accepts numeric addresses; a word it
+         * refuses matches nothing (the tool validates lists on input). */
+        if (apr_ipsubnet_create(&sub, word, slash, p) == APR_SUCCESS
+            && apr_ipsubnet_test(sub, sa)) {
+            return 1;
+        }
+    }
+    return n == 0;
+}
+
+at_reason_t at_verify_record(const at_token_rec_t *rec, const at_token_t *tok,
+                             at_time_t now, const char *client_ip,
+                             const char *user, apr_pool_t *p)
+{
+    char hex[AT_DIGEST_HEX_LEN + 1];
+    at_reason_t r = AT_REASON_OK;
+
+    if (rec == NULL || tok == NULL || rec->id == NULL
+        || strcmp(rec->id, tok->id) != 0) {
+        return AT_REASON_UNKNOWN_ID;
+    }
+    at_token_digest(hex, tok->secret);
+    if (!at_digest_equal(hex, rec->digest)) {
+        if (rec->prev_digest != NULL && rec->prev_digest[0] != '\0'
+            && at_digest_equal(hex, rec->prev_digest)) {
+            if (now >= rec->prev_until) {
+                r = AT_REASON_ROTATED_OUT;
+            }
+        }
+        else {
+            r = AT_REASON_WRONG_SECRET;
+        }
+    }
+    if (r != AT_REASON_OK) {
+        return r;
+    }
+    if (user != NULL && (rec->owner == NULL || strcmp(user, rec->owner) != 0)) {
+        return AT_REASON_USER_MISMATCH;
+    }
+    if (rec->revoked_at != AT_TIME_NONE) {
+        return AT_REASON_REVOKED;
+    }
+    if (rec->expires_at != AT_TIME_NONE && now >= rec->expires_at) {
+        return AT_REASON_EXPIRED;
+    }
+    if (client_ip != NULL && rec->allowed_nets != NULL
+        && rec->allowed_nets[0] != '\0'
+        && !at_nets_allow(rec->allowed_nets, client_ip, p)) {
+        return AT_REASON_ADDRESS;
+    }
+    return AT_REASON_OK;
+}
