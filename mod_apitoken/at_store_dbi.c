@@ -1146,6 +1146,13 @@ static apr_status_t dbi_bump_change(at_store_t *s)
 
 static apr_status_t dbi_ping(at_store_t *s)
 {
+    if (IMPL(s)->kind == AT_DB_SQLITE3) {
+        /* The driver's own ping runs "SELECT 1", and for a result without
+         * a table it prints to stdout; a catalogue query is as cheap. */
+        return exec_free(s, dbi_conn_queryf(IMPL(s)->conn,
+                         "SELECT name FROM sqlite_master WHERE name = ''"),
+                         "database connection lost");
+    }
     if (dbi_conn_ping(IMPL(s)->conn) != 1) {
         return db_fail(s, "database connection lost");
     }
