@@ -1414,6 +1414,17 @@ apr_status_t at_store_dbi_open(at_store_t **out, dbi_inst inst,
             return APR_EGENERAL;
         }
     }
+    else if (url->kind == AT_DB_PGSQL) {
+        /* libpq prints NOTICEs ("relation already exists, skipping" from
+         * an idempotent init) on stderr; only warnings and errors count. */
+        if (exec_free(s, dbi_conn_queryf(conn,
+                      "SET client_min_messages = warning"),
+                      "setting client_min_messages") != APR_SUCCESS) {
+            *err = apr_pstrdup(p, s->error);
+            dbi_close(s);
+            return APR_EGENERAL;
+        }
+    }
     *out = s;
     return APR_SUCCESS;
 }

@@ -61,6 +61,10 @@ static void drop_server_tables(void)
     dbi_conn_set_option(c, "dbname", url->dbname);
     ck_assert_msg(dbi_conn_connect(c) == 0, "cannot connect to %s",
                   url->redacted);
+    if (url->kind == AT_DB_PGSQL) {
+        dbi_result_free(dbi_conn_queryf(c, "SET client_min_messages ="
+                                        " warning"));
+    }
     for (i = 0; drops[i]; i++) {
         dbi_result r = dbi_conn_queryf(c, "%s", drops[i]);
         ck_assert_ptr_nonnull(r);
