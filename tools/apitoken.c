@@ -536,6 +536,8 @@ static int take_opt(at_cli_t *c, int id, const char *arg)
     }
 }
 
+static const char stdin_marker[] = "\x7f-";
+
 /* Build the apr_getopt table for the global options plus ids. */
 static apr_getopt_option_t *getopt_table(const int *ids, apr_pool_t *p)
 {
@@ -574,6 +576,20 @@ static int parse_opts(at_cli_t *c, int argc, const char *const *argv,
     int optch, code;
     const char *arg;
 
+    /* apr_getopt takes a lone "-" (stdin) for an option: hide it behind a
+     * marker while parsing. */
+    if (interleave) {
+        const char **copy = apr_pmemdup(c->pool, argv,
+                                        sizeof(*argv) * (argc + 1));
+        int i;
+
+        for (i = 1; i < argc; i++) {
+            if (!strcmp(copy[i], "-")) {
+                copy[i] = stdin_marker;
+            }
+        }
+        argv = copy;
+    }
     apr_getopt_init(&os, c->pool, argc, argv);
     os->interleave = interleave;
     os->errfn = getopt_err;
@@ -613,7 +629,8 @@ static int parse_opts(at_cli_t *c, int argc, const char *const *argv,
         int i;
 
         for (i = os->ind; i < os->argc; i++) {
-            APR_ARRAY_PUSH(c->args, const char *) = os->argv[i];
+            APR_ARRAY_PUSH(c->args, const char *) =
+                os->argv[i] == stdin_marker ? "-" : os->argv[i];
         }
     }
     return AT_EXIT_OK;
