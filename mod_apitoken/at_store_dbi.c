@@ -269,6 +269,21 @@ static apr_status_t check_rec(at_store_t *s, const at_token_rec_t *r,
     "created_at, expires_at, revoked_at, last_used_at, last_used_addr, " \
     "allowed_nets, description, prev_digest, prev_until"
 
+/* The sqlite3 driver learns each result column's type with extra
+ * statements, so its cost grows with the column count: a 15-column lookup
+ * ran at about 1,700/s, the same row packed into one text column at about
+ * 10,000/s.  SQLite lookups therefore select one column, the fields joined
+ * by US (0x1f), which no stored value can contain (control characters are
+ * refused before they reach SQL).  It ends with, and is named after, a
+ * text column because the driver types a computed column by that name. */
+#define PACK_SEP "\037"
+#define J " || '" PACK_SEP "' || "
+#define PACKED_FIELDS 15
+#define TOKEN_PACKED "id" J "owner" J "name" J "digest" J "scopes" J \
+    "full_access" J "created_at" J "expires_at" J "revoked_at" J \
+    "last_used_at" J "prev_until" J "last_used_addr" J "allowed_nets" J \
+    "prev_digest" J "description AS description"
+
 static const char *const ddl_sqlite[] = {
     "CREATE TABLE IF NOT EXISTS apitoken_meta ("
     " singleton INTEGER NOT NULL PRIMARY KEY,"
@@ -638,6 +653,54 @@ static at_token_rec_t *read_rec(dbi_result r, apr_pool_t *p)
     return rec;
 }
 
+/* A row selected as TOKEN_PACKED; NULL when it does not split into the
+ * expected fields (a value written behind the store's back). */
+static at_token_rec_t *read_packed(dbi_result r, apr_pool_t *p)
+{
+    const char *packed = get_str(r, "description", p);
+    char *f[PACKED_FIELDS], *cur = apr_pstrdup(p, packed), *sep;
+    at_token_rec_t *rec;
+    int i;
+
+    for (i = 0; i < PACKED_FIELDS; i++) {
+        f[i] = cur;
+        sep = strchr(cur, '\037');
+        if (i < PACKED_FIELDS - 1) {
+            if (sep == NULL) {
+                return NULL;
+            }
+            *sep = '\0';
+            cur = sep + 1;
+        }
+        else if (sep != NULL) {
+            return NULL;
+        }
+    }
+    rec = apr_pcalloc(p, sizeof(*rec));
+    rec->id = f[0];
+    rec->owner = f[1];
+    rec->name = f[2];
+    rec->digest = f[3];
+    rec->scopes = f[4];
+    rec->full_access = apr_atoi64(f[5]) != 0;
+    rec->created_at = apr_atoi64(f[6]);
+    rec->expires_at = apr_atoi64(f[7]);
+    rec->revoked_at = apr_atoi64(f[8]);
+    rec->last_used_at = apr_atoi64(f[9]);
+    rec->prev_until = apr_atoi64(f[10]);
+    rec->last_used_addr = f[11];
+    rec->allowed_nets = f[12];
+    rec->prev_digest = f[13];
+    rec->description = f[14];
+    return rec;
+}
+
+static at_token_rec_t *read_any(at_store_t *s, dbi_result r, apr_pool_t *p)
+{
+    return IMPL(s)->kind == AT_DB_SQLITE3 ? read_packed(r, p)
+                                          : read_rec(r, p);
+}
+
 /* First row of r as a record (APR_NOTFOUND when none); frees r. */
 static apr_status_t one_rec(at_token_rec_t **rec, at_store_t *s,
                             dbi_result r, apr_pool_t *p)
@@ -650,9 +713,18 @@ static apr_status_t one_rec(at_token_rec_t **rec, at_store_t *s,
         dbi_result_free(r);
         return fail(s, APR_NOTFOUND, "no such token");
     }
-    *rec = read_rec(r, p);
+    *rec = read_any(s, r, p);
     dbi_result_free(r);
+    if (*rec == NULL) {
+        return fail(s, APR_EGENERAL, "a token row is malformed");
+    }
     return APR_SUCCESS;
+}
+
+/* Our own constant column list, passed as a %s argument. */
+static const char *select_cols(at_store_t *s)
+{
+    return IMPL(s)->kind == AT_DB_SQLITE3 ? TOKEN_PACKED : TOKEN_COLS;
 }
 
 static apr_status_t dbi_lookup(at_token_rec_t **rec, at_store_t *s,
@@ -673,8 +745,8 @@ static apr_status_t dbi_lookup(at_token_rec_t **rec, at_store_t *s,
     }
     else {
         rv = one_rec(rec, s, dbi_conn_queryf(IMPL(s)->conn,
-                     "SELECT " TOKEN_COLS " FROM apitoken_tokens"
-                     " WHERE id = %s", qid), p);
+                     "SELECT %s FROM apitoken_tokens WHERE id = %s",
+                     select_cols(s), qid), p);
     }
     apr_pool_destroy(tmp);
     return rv;
@@ -700,8 +772,9 @@ static apr_status_t dbi_find_by_name(at_token_rec_t **rec, at_store_t *s,
     }
     else {
         rv = one_rec(rec, s, dbi_conn_queryf(IMPL(s)->conn,
-                     "SELECT " TOKEN_COLS " FROM apitoken_tokens"
-                     " WHERE owner = %s AND name = %s", qo, qn), p);
+                     "SELECT %s FROM apitoken_tokens"
+                     " WHERE owner = %s AND name = %s",
+                     select_cols(s), qo, qn), p);
     }
     apr_pool_destroy(tmp);
     return rv;
@@ -954,13 +1027,13 @@ static apr_status_t dbi_list(apr_array_header_t **recs, at_store_t *s,
         return fail(s, APR_EGENERAL, "cannot quote the owner");
     }
     if (qo) {
-        r = dbi_conn_queryf(d->conn, "SELECT " TOKEN_COLS
-                            " FROM apitoken_tokens WHERE owner = %s%s",
-                            qo, order);
+        r = dbi_conn_queryf(d->conn, "SELECT %s FROM apitoken_tokens"
+                            " WHERE owner = %s%s", select_cols(s), qo,
+                            order);
     }
     else {
-        r = dbi_conn_queryf(d->conn, "SELECT " TOKEN_COLS
-                            " FROM apitoken_tokens%s", order);
+        r = dbi_conn_queryf(d->conn, "SELECT %s FROM apitoken_tokens%s",
+                            select_cols(s), order);
     }
     apr_pool_destroy(tmp);
     if (r == NULL) {
@@ -968,7 +1041,12 @@ static apr_status_t dbi_list(apr_array_header_t **recs, at_store_t *s,
     }
     /* Bounded by the rows the driver already fetched. */
     while (dbi_result_next_row(r) && n++ < dbi_result_get_numrows(r)) {
-        APR_ARRAY_PUSH(*recs, at_token_rec_t *) = read_rec(r, p);
+        at_token_rec_t *rec = read_any(s, r, p);
+        if (rec == NULL) {
+            dbi_result_free(r);
+            return fail(s, APR_EGENERAL, "a token row is malformed");
+        }
+        APR_ARRAY_PUSH(*recs, at_token_rec_t *) = rec;
     }
     dbi_result_free(r);
     return APR_SUCCESS;
