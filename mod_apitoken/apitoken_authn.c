@@ -244,6 +244,7 @@ int apitoken_check_authn(request_rec *r)
     apitoken_req_t *q;
     apr_array_header_t *granted;
     const char *bad;
+    const char *id;
 
     if (!apitoken_is_ours(r)) {
         return DECLINED;
@@ -251,6 +252,12 @@ int apitoken_check_authn(request_rec *r)
     conf = ap_get_module_config(r->per_dir_config, &apitoken_module);
     acc = conf->accept ? conf->accept : apitoken_accept_default();
     r->ap_auth_type = (char *)APITOKEN_AUTH_TYPE;
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                  "APT02007: settings: accept=%s cache_ttl=%d "
+                  "track_usage=%s strip_credentials=%s",
+                  accepted_forms(acc, r->pool), conf->cache_ttl,
+                  conf->track_usage ? "on" : "off",
+                  conf->strip ? "on" : "off");
     drop_spoofed(r);
     memset(&cred, 0, sizeof(cred));
 
@@ -316,6 +323,8 @@ int apitoken_check_authn(request_rec *r)
     if (ts != AT_TOKEN_OK) {
         return invalid_token(r, NULL, at_reason_from_parse(ts));
     }
+    /* The id is public; the secret is wiped as soon as it has been used. */
+    id = apr_pstrdup(r->pool, tok.id);
 
     rv = apitoken_db_acquire(&conn, &store, r);
     if (rv != APR_SUCCESS) {
@@ -326,10 +335,10 @@ int apitoken_check_authn(request_rec *r)
     if (rv == APR_SUCCESS && strcmp(prefix, tok.prefix)) {
         apitoken_db_release(conn, 0);
         at_token_wipe(&tok);
-        return invalid_token(r, tok.id, AT_REASON_WRONG_PREFIX);
+        return invalid_token(r, id, AT_REASON_WRONG_PREFIX);
     }
     if (rv == APR_SUCCESS) {
-        rv = at_store_lookup(&rec, store, tok.id, r->pool);
+        rv = at_store_lookup(&rec, store, id, r->pool);
     }
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
         apitoken_db_log_down(r, at_store_error(store));
@@ -340,7 +349,7 @@ int apitoken_check_authn(request_rec *r)
     apitoken_db_release(conn, 0);
     if (rv == APR_NOTFOUND) {
         at_token_wipe(&tok);
-        return invalid_token(r, tok.id, AT_REASON_UNKNOWN_ID);
+        return invalid_token(r, id, AT_REASON_UNKNOWN_ID);
     }
 
     reason = at_verify_record(rec, &tok, apr_time_sec(r->request_time),
