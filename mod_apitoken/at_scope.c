@@ -129,31 +129,36 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Sort, drop duplicates and scopes implied by a broader granted one. */
+/* Sort, drop duplicates and scopes implied by a broader granted one.
+ * A level "f:l" is implied exactly when the bare feature "f" is present,
+ * which a binary search over the sorted words finds: O(n log n). */
 static apr_array_header_t *normalise_words(apr_array_header_t *w,
                                           apr_pool_t *p)
 {
     apr_array_header_t *out = apr_array_make(p, w->nelts > 0 ? w->nelts : 1,
                                              sizeof(const char *));
-    int i, j;
+    int i;
 
     if (w->nelts > 1) {
         qsort(w->elts, (size_t)w->nelts, sizeof(const char *), cmp_str);
     }
     for (i = 0; i < w->nelts; i++) {
         const char *s = APR_ARRAY_IDX(w, i, const char *);
-        int implied = 0;
+        const char *colon = strchr(s, ':');
 
-        for (j = 0; j < w->nelts && !implied; j++) {
-            const char *o = APR_ARRAY_IDX(w, j, const char *);
-            implied = strcmp(o, s) != 0 && at_scope_satisfies(o, s);
-        }
-        if (implied) {
-            continue;
-        }
         if (out->nelts > 0
-            && strcmp(APR_ARRAY_IDX(out, out->nelts - 1, const char *), s) == 0) {
+            && strcmp(APR_ARRAY_IDX(out, out->nelts - 1, const char *), s)
+               == 0) {
             continue;
+        }
+        if (colon != NULL) {
+            const char *feature = apr_pstrmemdup(p, s,
+                                                 (apr_size_t)(colon - s));
+
+            if (bsearch(&feature, w->elts, (size_t)w->nelts,
+                        sizeof(const char *), cmp_str) != NULL) {
+                continue;
+            }
         }
         APR_ARRAY_PUSH(out, const char *) = s;
     }

@@ -101,7 +101,8 @@ static const struct bad_case bad[] = {
       AT_TOKEN_BAD_CHAR },
     { S("apt_" B50 "\0"), "apt", AT_TOKEN_BAD_CHAR },
     { S("\0apt_" B50), "apt", AT_TOKEN_BAD_CHAR },
-    { S("apt_AAAAAAAAAAA\xc3\xa9" "0123456789abcdefghijABCDEFGHIJ011MWny"), "apt",
+    { S("apt_AAAAAAAAAAA\xc3\xa9"
+        "0123456789abcdefghijABCDEFGHIJ011MWny"), "apt",
       AT_TOKEN_BAD_CHAR },
     { S("apt_\xff\xfe" B50), "apt", AT_TOKEN_BAD_CHAR },
     { S("\xef\xbb\xbf" "apt_" B50), "apt", AT_TOKEN_BAD_CHAR },
