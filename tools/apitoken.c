@@ -360,6 +360,12 @@ int at_cli_open(at_cli_t *c, int create, int need_schema)
         return at_cli_fail(c, AT_EXIT_USAGE, "invalid database URL: %s",
                            err ? err : "unparsable");
     }
+    if (!create && url->kind == AT_DB_SQLITE3 && url->path
+        && access(url->path, F_OK) != 0 && errno == ENOENT) {
+        return at_cli_fail(c, AT_EXIT_DB, "database file %s does not exist "
+                           "(run apitoken init)",
+                           at_cli_quote(url->path, c->pool));
+    }
     if (at_dbi_init(&c->inst, NULL, &err) != APR_SUCCESS) {
         return at_cli_fail(c, AT_EXIT_DB, "cannot load libdbi drivers: %s",
                            err ? err : "unknown error");
