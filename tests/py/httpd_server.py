@@ -451,6 +451,7 @@ ScriptAlias /cgi-strip/ "@ROOT@/cgi-bin/"
     AuthName "Hosting API"
     AuthzSendForbiddenOnFailure On
     ApiTokenAccept bearer header:X-API-Token
+    CGIPassAuth On
     Require valid-user
 </Location>
 <Location /cgi-strip/>
@@ -459,6 +460,7 @@ ScriptAlias /cgi-strip/ "@ROOT@/cgi-bin/"
     AuthzSendForbiddenOnFailure On
     ApiTokenAccept bearer header:X-API-Token
     ApiTokenStripCredentials On
+    CGIPassAuth On
     Require valid-user
 </Location>
 """
