@@ -344,6 +344,23 @@ int at_cmd_create(at_cli_t *c)
                                 at_cli_quote(c->name, c->pool),
                                 at_cli_quote(c->owner, c->pool)));
         }
+        if (rv == APR_EGENERAL) {
+            /* A racing create may have taken the name after our snapshot
+             * (MariaDB's repeatable read hides it): ask again in a fresh
+             * transaction before calling it a database error. */
+            const char *why = apr_pstrdup(c->pool, at_store_error(c->store));
+
+            at_cli_abort(c, 0);
+            if (at_store_find_by_name(&dup, c->store, c->owner, c->name,
+                                      c->pool) == APR_SUCCESS) {
+                return at_cli_fail(c, AT_EXIT_NOTFOUND, "create: name %s "
+                                   "already exists for owner %s (token %s)",
+                                   at_cli_quote(c->name, c->pool),
+                                   at_cli_quote(c->owner, c->pool), dup->id);
+            }
+            return at_cli_fail(c, AT_EXIT_DB, "database error during "
+                               "create: %s", why);
+        }
         return at_cli_store_fail(c, rv, "create", rec.id);
     }
     code = at_cli_finish(c, "create", rec.id,
