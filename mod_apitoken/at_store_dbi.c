@@ -52,6 +52,7 @@ static void put_error(char *buf, const char *msg, const at_dburl_t *url)
     const char *pw = url ? url->password : NULL;
     apr_size_t pwlen = pw ? strlen(pw) : 0;
     apr_size_t o = 0;
+    char c;
 
     while (*msg && o + 4 < ERRBUF_LEN) {
         if (pwlen >= 1 && strncmp(msg, pw, pwlen) == 0) {
@@ -60,9 +61,9 @@ static void put_error(char *buf, const char *msg, const at_dburl_t *url)
             msg += pwlen;
             continue;
         }
-        /* Driver messages end in newlines; keep errors on one line. */
-        buf[o++] = (*msg == '\n' || *msg == '\r') ? ' ' : *msg;
-        msg++;
+        /* Driver messages hold newlines and tabs; errors are one line. */
+        c = *msg++;
+        buf[o++] = (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
     }
     while (o > 0 && buf[o - 1] == ' ') {
         o--;
@@ -306,7 +307,7 @@ static const char *const ddl_sqlite[] = {
     " description TEXT NOT NULL,"
     " prev_digest VARCHAR(64) NOT NULL,"
     " prev_until BIGINT NOT NULL,"
-    " UNIQUE (owner, name))",
+    " UNIQUE (owner, name)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS apitoken_audit ("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " at BIGINT NOT NULL,"
