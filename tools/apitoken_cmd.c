@@ -949,7 +949,8 @@ int at_cmd_verify(at_cli_t *c)
     }
     else if (allowed) {
         fprintf(c->out, "allowed: token %s, owner %s, name %s\n", rec->id,
-                rec->owner, rec->name);
+                at_text_clean(rec->owner, c->pool),
+                at_text_clean(rec->name, c->pool));
     }
     if (!allowed) {
         return at_cli_fail(c, AT_EXIT_NOTFOUND, "verify: denied: %s%s%s",

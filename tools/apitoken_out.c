@@ -183,6 +183,44 @@ void at_json_token(FILE *f, const at_token_rec_t *r, at_time_t now,
     putc('}', f);
 }
 
+const char *at_text_clean(const char *s, apr_pool_t *p)
+{
+    const unsigned char *u = (const unsigned char *)(s ? s : "");
+    apr_size_t i, o = 0;
+    char *buf;
+
+    /* The tool refuses control characters, but the database may have been
+     * written by something else: never send raw escapes to a terminal. */
+    for (i = 0; u[i]; i++) {
+        apr_size_t n = u8len(u + i);
+
+        if (n == 0 || (n == 1 && (u[i] < 0x20 || u[i] == 0x7f))) {
+            break;
+        }
+        i += n - 1;
+    }
+    if (!u[i]) {
+        return s ? s : "";
+    }
+    buf = apr_palloc(p, strlen(s) * 4 + 1);
+    for (i = 0; u[i];) {
+        apr_size_t n = u8len(u + i);
+
+        if (n == 0 || (n == 1 && (u[i] < 0x20 || u[i] == 0x7f))) {
+            apr_snprintf(buf + o, 5, "\\x%02x", u[i]);
+            o += 4;
+            i++;
+        }
+        else {
+            memcpy(buf + o, u + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 const char *at_cli_time(at_time_t t, const char *dflt, apr_pool_t *p)
 {
     char buf[AT_TIME_STRLEN + 1];
@@ -203,8 +241,8 @@ void at_text_token(FILE *f, const at_token_rec_t *r, at_time_t now,
                    apr_pool_t *p)
 {
     fprintf(f, "id:             %s\n", r->id);
-    fprintf(f, "owner:          %s\n", r->owner);
-    fprintf(f, "name:           %s\n", r->name);
+    fprintf(f, "owner:          %s\n", at_text_clean(r->owner, p));
+    fprintf(f, "name:           %s\n", at_text_clean(r->name, p));
     fprintf(f, "status:         %s\n", at_token_rec_status(r, now));
     fprintf(f, "access:         %s\n", r->full_access ? "full" : "restricted");
     fprintf(f, "scopes:         %s\n", or_dash(r->scopes));
@@ -213,10 +251,12 @@ void at_text_token(FILE *f, const at_token_rec_t *r, at_time_t now,
     fprintf(f, "revoked_at:     %s\n", at_cli_time(r->revoked_at, "-", p));
     fprintf(f, "last_used_at:   %s\n",
             at_cli_time(r->last_used_at, "never", p));
-    fprintf(f, "last_used_addr: %s\n", or_dash(r->last_used_addr));
+    fprintf(f, "last_used_addr: %s\n",
+            or_dash(at_text_clean(r->last_used_addr, p)));
     fprintf(f, "allowed_ips:    %s\n",
             r->allowed_nets && *r->allowed_nets ? r->allowed_nets : "any");
-    fprintf(f, "description:    %s\n", or_dash(r->description));
+    fprintf(f, "description:    %s\n",
+            or_dash(at_text_clean(r->description, p)));
     if (r->prev_digest && *r->prev_digest && r->prev_until > now) {
         fprintf(f, "previous_secret_until: %s\n",
                 at_cli_time(r->prev_until, "-", p));
@@ -268,8 +308,8 @@ void at_text_list(FILE *f, const apr_array_header_t *recs, at_time_t now,
         const char **row = apr_pcalloc(p, sizeof(*row) * NCOLS);
 
         row[0] = r->id;
-        row[1] = r->owner;
-        row[2] = r->name;
+        row[1] = at_text_clean(r->owner, p);
+        row[2] = at_text_clean(r->name, p);
         row[3] = at_token_rec_status(r, now);
         row[4] = r->full_access ? "(full access)" : or_dash(r->scopes);
         row[5] = at_cli_time(r->expires_at, "never", p);
@@ -321,8 +361,10 @@ void at_text_audit(FILE *f, const apr_array_header_t *evs, apr_pool_t *p)
         const at_audit_rec_t *ev = APR_ARRAY_IDX(evs, i, at_audit_rec_t *);
 
         fprintf(f, "%s  %-8s %-12s %s%s%s\n", at_cli_time(ev->at, "-", p),
-                ev->action, or_dash(ev->token_id), ev->actor,
+                at_text_clean(ev->action, p),
+                or_dash(at_text_clean(ev->token_id, p)),
+                at_text_clean(ev->actor, p),
                 ev->detail && *ev->detail ? "  " : "",
-                ev->detail ? ev->detail : "");
+                at_text_clean(ev->detail, p));
     }
 }

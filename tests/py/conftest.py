@@ -13,7 +13,8 @@ Fixtures:
     pg_server, mariadb_server   real servers (see dbservers.py)
     backend                     parametrised over sqlite3, pgsql and mysql:
                                 a fresh, empty database for one test, with
-                                .kind .url .dump() .stop() .start()
+                                .kind .url .dump() .sql(text) and, for
+                                the servers, .stop() .start()
 
 Tests that need the PostgreSQL or MariaDB server carry the `external`
 marker; they are never skipped: the servers are started here.
@@ -95,6 +96,12 @@ class SqliteDb:
         self.path = str(path)
         self.url = "sqlite3://" + self.path
 
+    def sql(self, text):
+        r = subprocess.run(["sqlite3", self.path, text],
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.decode("utf-8", "replace")
+
     def dump(self):
         if not os.path.exists(self.path):
             return ""
@@ -111,6 +118,9 @@ class ServerDb:
         self.server = server
         self.kind = server.scheme
         self.url = server.url
+
+    def sql(self, text):
+        return self.server.sql(text)
 
     def dump(self):
         return self.server.dump()

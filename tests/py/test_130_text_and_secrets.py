@@ -1,5 +1,7 @@
 """apitoken: hostile text stored verbatim; secrets never shown again."""
 
+import json
+
 import pytest
 
 from conftest import TOKEN_RE, run, runjson, token_secret
@@ -134,3 +136,29 @@ def test_134_verify_never_echoes_token(db):
         for extra in ([], ["--json"], ["--scope", "nope"]):
             rc, out, err = run(extra + ["verify", t], db=db.url)
             assert secret not in out and secret not in err
+
+
+def test_135_foreign_control_characters_escaped(db):
+    """Rows written by something else than the tool may hold control
+    characters: JSON escapes them, text output never prints them raw."""
+    rc, doc, err = runjson(["create", "--owner", "a", "--name", "n",
+                            "--scope", "dns"], db=db.url)
+    assert rc == 0, err
+    if db.kind == "mysql":
+        expr = "CONCAT('x', CHAR(1), 'y', CHAR(27), '[31m', CHAR(10), 'z')"
+    elif db.kind == "pgsql":
+        expr = "'x' || chr(1) || 'y' || chr(27) || '[31m' || chr(10) || 'z'"
+    else:
+        expr = "'x' || char(1) || 'y' || char(27) || '[31m' || char(10) || 'z'"
+    db.sql(f"UPDATE apitoken_tokens SET name = {expr}, description = {expr}"
+           f" WHERE id = '{doc['id']}'")
+    want = "x\x01y\x1b[31m\nz"
+    rc, out, err = run(["--json", "list"], db=db.url)
+    assert rc == 0, err
+    assert "\\u0001" in out and "\\u001b" in out and "\\n" in out
+    assert json.loads(out)[0]["name"] == want
+    for args in (["list"], ["show", doc["id"]]):
+        rc, out, err = run(args, db=db.url)
+        assert rc == 0, err
+        assert "\x1b" not in out and "\x01" not in out
+        assert "x\\x01y\\x1b[31m\\x0az" in out
