@@ -72,6 +72,10 @@ void apitoken_set_challenge(request_rec *r, const char *error,
 {
     const char *v = apr_psprintf(r->pool, "Bearer realm=\"%s\"",
                                  realm_of(r));
+    const char *hdr = (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate"
+                                                      : "WWW-Authenticate";
+    const apitoken_dir_conf_t *conf =
+        ap_get_module_config(r->per_dir_config, &apitoken_module);
 
     if (error) {
         v = apr_psprintf(r->pool, "%s, error=\"%s\"", v, error);
@@ -79,10 +83,14 @@ void apitoken_set_challenge(request_rec *r, const char *error,
     if (scope) {
         v = apr_psprintf(r->pool, "%s, scope=\"%s\"", v, scope);
     }
-    apr_table_setn(r->err_headers_out,
-                   (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate"
-                                                   : "WWW-Authenticate",
-                   v);
+    apr_table_setn(r->err_headers_out, hdr, v);
+    /* Clients holding a user and password (git, curl -u) only answer a
+     * Basic challenge, so offer it where Basic is accepted. */
+    if (conf && conf->accept && conf->accept->basic) {
+        apr_table_addn(r->err_headers_out, hdr,
+                       apr_psprintf(r->pool, "Basic realm=\"%s\"",
+                                    realm_of(r)));
+    }
 }
 
 /* mod_authz_core calls this when a Require fails with 401. */

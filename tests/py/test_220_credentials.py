@@ -85,11 +85,22 @@ def test_220_basic(env, tok):
     assert r.status_code == 200
 
 
+def test_220_basic_challenge(env):
+    # Bearer as the table says, and Basic so that git and curl -u answer.
+    status, head = env.httpd.raw("/basic/ok.txt", [])
+    assert status == 401
+    lines = [x for x in head.split("\r\n")
+             if x.lower().startswith("www-authenticate:")]
+    assert lines == ['WWW-Authenticate: Bearer realm="git"',
+                     'WWW-Authenticate: Basic realm="git"']
+
+
 def test_220_basic_wrong_user(env, tok):
     r = env.httpd.get("/basic/ok.txt",
                       headers={"Authorization": basic("bob", tok["token"])})
     assert r.status_code == 401
-    assert challenge(r).endswith('error="invalid_token"')
+    assert challenge(r) == ('Bearer realm="git", error="invalid_token", '
+                            'Basic realm="git"')
     env.httpd.wait_log("user_mismatch")
 
 
