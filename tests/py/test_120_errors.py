@@ -202,3 +202,23 @@ def test_129_wrong_credentials_and_database(request, which):
     rc, out, err = run(["list"], db=srv.url_for(password="") +
                        "?password_file=/nonexistent/pw")
     assert rc in (2, 3) and "/nonexistent/pw" in one_line(err)
+
+
+def test_12a_sqlite_unusable_files(tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(bytes(range(256)) * 20)
+    (tmp_path / "dir.db").mkdir()
+    other = tmp_path / "other.db"
+    import subprocess
+    subprocess.run(["sqlite3", str(other), "CREATE TABLE x (a)"], check=True)
+    for path, needle in ((junk, "not a database"), (tmp_path / "dir.db", ""),
+                         (tmp_path / "nodir" / "x.db", "nodir"),
+                         (other, "apitoken init")):
+        rc, out, err = run(["list"], db=f"sqlite3://{path}")
+        assert rc == 3, (path, err)
+        assert needle in one_line(err)
+    assert junk.read_bytes() == bytes(range(256)) * 20
+    rc, out, err = run(["init"], db=f"sqlite3://{tmp_path}/nodir/x.db")
+    assert rc == 3 and "nodir" in one_line(err)
+    rc, out, err = run(["init"], db=f"sqlite3://{other}")
+    assert rc == 0, err
