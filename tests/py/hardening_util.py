@@ -1,0 +1,257 @@
+"""Helpers for the hardening tests (test_5xx): raw HTTP over a socket,
+the httpd process tree from /proc, and a bounded multi-threaded client.
+
+    resp = raw_http(port, b"GET / HTTP/1.1\\r\\n...")   exact bytes on the wire
+    procs = ProcTree(httpd.proc.pid)                  parent and children
+    load = Load(port, pick, threads=8, seconds=10)    keep-alive load
+"""
+
+import http.client
+import os
+import random
+import re
+import socket
+import threading
+import time
+
+REALM_API = 'Bearer realm="Hosting API"'
+
+# A line httpd writes when a child dies from a signal (crash) or must be
+# replaced because the parent found it gone.
+CRASH_RE = re.compile(r"AH00052|exit signal|Segmentation fault|"
+                      r"AddressSanitizer|runtime error:|double free|"
+                      r"AH00051|child process \d+ still did not exit")
+
+
+class Resp:
+    """One parsed HTTP response: status (None when the server closed or
+    reset the connection without a status line), headers as a list of
+    (name, value), the head as text."""
+
+    def __init__(self, data):
+        head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+        self.head = head
+        self.status = None
+        self.headers = []
+        lines = head.split("\r\n")
+        m = re.match(r"HTTP/\d\.\d (\d{3})", lines[0]) if lines else None
+        if m:
+            self.status = int(m.group(1))
+            for line in lines[1:]:
+                if ":" in line:
+                    k, v = line.split(":", 1)
+                    self.headers.append((k.strip(), v.strip()))
+
+    def header(self, name):
+        vals = [v for k, v in self.headers if k.lower() == name.lower()]
+        return vals[0] if vals else None
+
+    def headers_named(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    def __repr__(self):
+        return f"<Resp {self.status} {self.head[:300]!r}>"
+
+
+def raw_http(port, data, timeout=20):
+    """Send data (bytes) as is to 127.0.0.1:port, half-close, read the
+    answer until the server closes (at most 1 MiB)."""
+    buf = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        try:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        try:
+            while len(buf) < 1 << 20:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+        except ConnectionResetError:
+            pass
+    return Resp(buf)
+
+
+def request_bytes(method, path, headers, body=b""):
+    """A request with exact header lines: headers is a list of bytes or
+    str lines (str is encoded as latin-1, so any byte can be sent)."""
+    out = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
+    for h in headers:
+        out += (h if isinstance(h, bytes) else h.encode("latin-1")) + b"\r\n"
+    if body:
+        out += f"Content-Length: {len(body)}\r\n".encode()
+    out += b"Connection: close\r\n\r\n" + body
+    return out
+
+
+# -- the process tree -------------------------------------------------------
+
+def _status_field(pid, field):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
+
+
+def alive(pid):
+    state = _status_field(pid, "State")
+    return state is not None and not state.startswith("Z")
+
+
+def children_of(ppid):
+    """PIDs whose parent is ppid (live, non-zombie)."""
+    out = set()
+    for d in os.listdir("/proc"):
+        if d.isdigit() and _status_field(d, "PPid") == str(ppid):
+            if alive(int(d)):
+                out.add(int(d))
+    return out
+
+
+def vmrss_kb(pid):
+    v = _status_field(pid, "VmRSS")
+    return int(v.split()[0]) if v else None
+
+
+def worker_children(ppid):
+    """httpd's worker children: children of the parent running the same
+    executable (mod_cgid's daemon is one too, and is included)."""
+    try:
+        exe = os.readlink(f"/proc/{ppid}/exe")
+    except OSError:
+        return set()
+    out = set()
+    for pid in children_of(ppid):
+        try:
+            if os.readlink(f"/proc/{pid}/exe") == exe:
+                out.add(pid)
+        except OSError:
+            pass
+    return out
+
+
+class ProcTree:
+    """The parent and children of an httpd at one moment, for a later
+    "nothing crashed" check."""
+
+    def __init__(self, parent):
+        self.parent = parent
+        self.children = worker_children(parent)
+        assert alive(parent), f"httpd parent {parent} is not running"
+        assert self.children, f"httpd parent {parent} has no children"
+
+    def assert_intact(self, error_log_text=""):
+        assert alive(self.parent), f"httpd parent {self.parent} died"
+        gone = [p for p in self.children if not alive(p)]
+        assert not gone, f"httpd children died: {gone}"
+        crashes = [line for line in error_log_text.splitlines()
+                   if CRASH_RE.search(line)]
+        assert not crashes, "crash lines in the error log:\n" + \
+            "\n".join(crashes[:20])
+
+
+# -- a bounded keep-alive load ---------------------------------------------
+
+class Load:
+    """threads threads, each with its own keep-alive connection, sending
+    GETs for `seconds` (and at most max_requests in all).  pick(i, rnd)
+    returns (path, headers, tag); every answer is recorded as
+    (t, tag, status, www_authenticate) with t seconds since the start."""
+
+    def __init__(self, port, pick, threads=8, seconds=10,
+                 max_requests=2_000_000, timeout=15):
+        self.port = port
+        self.pick = pick
+        self.threads = threads
+        self.seconds = seconds
+        self.max_requests = max_requests
+        self.timeout = timeout
+        self.results = []
+        self.errors = []
+        self._lock = threading.Lock()
+        self._count = 0
+        self._stop = threading.Event()
+        self.t0 = None
+
+    def _conn(self):
+        return http.client.HTTPConnection("127.0.0.1", self.port,
+                                          timeout=self.timeout)
+
+    def _worker(self, n):
+        rnd = random.Random(n)
+        conn = self._conn()
+        local = []
+        i = 0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now - self.t0 >= self.seconds:
+                break
+            with self._lock:
+                if self._count >= self.max_requests:
+                    break
+                self._count += 1
+            path, headers, tag = self.pick(n * 1_000_000 + i, rnd)
+            i += 1
+            try:
+                conn.request("GET", path, headers=headers)
+                r = conn.getresponse()
+                r.read()
+                local.append((time.monotonic() - self.t0, tag, r.status,
+                              r.getheader("WWW-Authenticate")))
+                if r.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = self._conn()
+            except (OSError, http.client.HTTPException) as e:
+                local.append((time.monotonic() - self.t0, tag, None,
+                              repr(e)))
+                conn.close()
+                conn = self._conn()
+                time.sleep(0.01)
+        conn.close()
+        with self._lock:
+            self.results.extend(local)
+
+    def start(self):
+        self.t0 = time.monotonic()
+        self._threads = [threading.Thread(target=self._worker, args=(n,),
+                                          daemon=True)
+                         for n in range(self.threads)]
+        for t in self._threads:
+            t.start()
+        return self
+
+    def elapsed(self):
+        return time.monotonic() - self.t0
+
+    def join(self):
+        for t in self._threads:
+            t.join(self.seconds + self.timeout + 30)
+        self._stop.set()
+        self.results.sort(key=lambda x: x[0])
+        return self.results
+
+    def stop(self):
+        self._stop.set()
+        return self.join()
+
+
+def wait_status(get, want, timeout=20, interval=0.1):
+    """Call get() until it returns a status in want; returns (status,
+    seconds waited).  Bounded by timeout."""
+    t0 = time.monotonic()
+    st = None
+    while time.monotonic() - t0 < timeout:
+        try:
+            st = get()
+        except OSError:
+            st = None
+        if st in want:
+            return st, time.monotonic() - t0
+        time.sleep(interval)
+    return st, time.monotonic() - t0
