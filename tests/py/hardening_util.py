@@ -30,6 +30,7 @@ class Resp:
 
     def __init__(self, data):
         head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+        self.raw = data
         self.head = head
         self.status = None
         self.headers = []
