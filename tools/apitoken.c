@@ -14,6 +14,7 @@
 #include <apr_general.h>
 #include <apr_getopt.h>
 #include <apr_strings.h>
+#include <openssl/crypto.h>
 
 #include "config.h"
 #include "at_log.h"
@@ -767,6 +768,10 @@ int main(int argc, const char *const *argv)
     memset(&cli, 0, sizeof(cli));
     cli.pool = pool;
     cli.out = claim_stdout();
+    /* Our own buffer, so the printed secret can be wiped from it too. */
+    cli.outbuf_len = 8192;
+    cli.outbuf = apr_pcalloc(pool, cli.outbuf_len);
+    setvbuf(cli.out, cli.outbuf, _IOFBF, cli.outbuf_len);
     cli.now = at_time_now();
     cli.scopes = apr_array_make(pool, 4, sizeof(const char *));
     cli.add = apr_array_make(pool, 4, sizeof(const char *));
@@ -792,6 +797,8 @@ int main(int argc, const char *const *argv)
             code = AT_EXIT_NOTFOUND;
         }
     }
+    fclose(cli.out);
+    OPENSSL_cleanse(cli.outbuf, cli.outbuf_len);
     apr_pool_destroy(pool);
     return code;
 }

@@ -23,6 +23,8 @@
 typedef struct at_cli_t {
     apr_pool_t *pool;
     FILE *out;                  /* the real stdout; fd 1 goes to /dev/null */
+    char *outbuf;               /* out's stdio buffer, wiped after a secret */
+    apr_size_t outbuf_len;
     const char *cmd;            /* command name being run */
     at_time_t now;
 

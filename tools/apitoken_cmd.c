@@ -152,6 +152,7 @@ static void print_token(at_cli_t *c, const at_token_rec_t *rec,
 static void wipe_token(at_cli_t *c, at_token_t *tok, char *str)
 {
     fflush(c->out);
+    OPENSSL_cleanse(c->outbuf, c->outbuf_len);
     OPENSSL_cleanse(str, AT_TOKEN_MAX + 1);
     at_token_wipe(tok);
 }
