@@ -472,8 +472,26 @@ int at_cmd_rename(at_cli_t *c)
     }
     old = rec->name;
     rec->name = name;
-    if ((code = update(c, rec)) != AT_EXIT_OK
-        || (code = at_cli_finish(c, "rename", id,
+    if ((rv = at_store_update(c->store, rec)) == APR_EGENERAL) {
+        /* As in create: a racing writer may hold the name now. */
+        const char *why = apr_pstrdup(c->pool, at_store_error(c->store));
+
+        at_cli_abort(c, 0);
+        if (at_store_find_by_name(&other, c->store, rec->owner, name,
+                                  c->pool) == APR_SUCCESS
+            && strcmp(other->id, rec->id)) {
+            return at_cli_fail(c, AT_EXIT_NOTFOUND, "rename: name %s already "
+                               "exists for owner %s (token %s)",
+                               at_cli_quote(name, c->pool),
+                               at_cli_quote(rec->owner, c->pool), other->id);
+        }
+        return at_cli_fail(c, AT_EXIT_DB, "database error during rename: %s",
+                           why);
+    }
+    if (rv != APR_SUCCESS) {
+        return at_cli_store_fail(c, rv, "rename", id);
+    }
+    if ((code = at_cli_finish(c, "rename", id,
                                  apr_psprintf(c->pool, "name %s -> %s", old,
                                               name))) != AT_EXIT_OK) {
         return code;

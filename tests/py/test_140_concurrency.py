@@ -54,3 +54,22 @@ def test_141_concurrent_creates_distinct_names(db):
     assert len(ids) == N
     rc, docs, err = runjson(["list", "--owner", "bob"], db=db.url)
     assert {d["id"] for d in docs} == ids
+
+
+def test_142_concurrent_renames_to_same_name(db):
+    ids = []
+    for i in range(N):
+        rc, doc, err = runjson(["create", "--owner", "carol", "--name",
+                                f"r{i}", "--scope", "dns"], db=db.url)
+        assert rc == 0, err
+        ids.append(doc["id"])
+    procs = [spawn(db, ["rename", i, "same"]) for i in ids]
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        results.append((p.returncode, err.decode()))
+    codes = sorted(r[0] for r in results)
+    assert codes == [0] + [1] * (N - 1), results
+    rc, docs, err = runjson(["list", "--owner", "carol"], db=db.url)
+    names = sorted(d["name"] for d in docs)
+    assert names.count("same") == 1 and len(names) == N
