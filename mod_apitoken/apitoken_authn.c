@@ -31,8 +31,12 @@ int apitoken_is_ours(request_rec *r)
 
 /* The record of this request, or of the request it was derived from
  * (subrequests and internal redirects keep the identity). */
+#define REQ_KEY "apitoken_req"
+
 apitoken_req_t *apitoken_req_get(request_rec *r)
 {
+    apr_pool_t *p = r->pool;
+    void *data;
     int n;
 
     for (n = 0; r && n < 32; ++n) {
@@ -43,7 +47,25 @@ apitoken_req_t *apitoken_req_get(request_rec *r)
         }
         r = r->prev ? r->prev : r->main;
     }
+    /* mod_dir's fast redirect hands the request a subrequest's
+     * request_config; the subrequest pool still descends from ours. */
+    for (n = 0; p && n < 8; ++n, p = apr_pool_parent_get(p)) {
+        if (apr_pool_userdata_get(&data, REQ_KEY, p) == APR_SUCCESS
+            && data) {
+            return data;
+        }
+    }
     return NULL;
+}
+
+/* The identity in the environment of CGI, SSI, proxies' headers, ... */
+static void set_env(request_rec *r, const apitoken_req_t *q)
+{
+    apr_table_setn(r->subprocess_env, "APITOKEN_ID", q->rec->id);
+    apr_table_setn(r->subprocess_env, "APITOKEN_NAME", q->rec->name);
+    apr_table_setn(r->subprocess_env, "APITOKEN_SCOPES",
+                   q->rec->full_access ? "*"
+                                       : at_scopes_join(q->granted, r->pool));
 }
 
 /* A realm fit for a quoted-string: quotes and backslashes dropped. */
@@ -207,6 +229,10 @@ int apitoken_fixups(request_rec *r)
     if (q && q->denied_scopes) {
         /* Another Require granted after ours refused: no stale challenge. */
         apr_table_unset(r->err_headers_out, "WWW-Authenticate");
+    }
+    if (q && r->user && !apr_table_get(r->subprocess_env, "APITOKEN_ID")) {
+        /* An internal redirect renamed them REDIRECT_APITOKEN_*. */
+        set_env(r, q);
     }
     return DECLINED;
 }
@@ -381,12 +407,10 @@ int apitoken_check_authn(request_rec *r)
     q->granted = granted;
     q->cred_header = cred_header;
     ap_set_module_config(r->request_config, &apitoken_module, q);
+    apr_pool_userdata_setn(q, REQ_KEY, NULL, r->pool);
 
     r->user = apr_pstrdup(r->pool, rec->owner);
-    apr_table_setn(r->subprocess_env, "APITOKEN_ID", rec->id);
-    apr_table_setn(r->subprocess_env, "APITOKEN_NAME", rec->name);
-    apr_table_setn(r->subprocess_env, "APITOKEN_SCOPES",
-                   rec->full_access ? "*" : at_scopes_join(granted, r->pool));
+    set_env(r, q);
     if (conf->strip) {
         apr_table_unset(r->headers_in, cred_header);
     }

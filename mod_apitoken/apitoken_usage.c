@@ -74,7 +74,7 @@ int apitoken_log_transaction(request_rec *r)
         return DECLINED;
     }
     conf = ap_get_module_config(r->per_dir_config, &apitoken_module);
-    q = ap_get_module_config(r->request_config, &apitoken_module);
+    q = apitoken_req_get(r);
     if (!conf->track_usage || !q || !q->rec) {
         return DECLINED;
     }

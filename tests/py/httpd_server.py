@@ -156,7 +156,7 @@ def server_store(srv):
 
 
 BASE_MODULES = ["authn_core", "authz_core", "authz_user", "authz_host",
-                "alias", "mime", "env", "headers", "setenvif"]
+                "alias", "mime", "env", "headers", "setenvif", "dir"]
 
 LOG_BAD = re.compile(r"\[[a-z_0-9]*:(warn|error|crit|alert|emerg)\]")
 
