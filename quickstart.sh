@@ -87,8 +87,6 @@ LoadModule authz_user_module $mods/mod_authz_user.so
 LoadModule alias_module $mods/mod_alias.so
 LoadModule cgid_module $mods/mod_cgid.so
 LoadModule mime_module $mods/mod_mime.so
-LoadModule log_config_module $mods/mod_log_config.so
-LoadModule unixd_module $mods/mod_unixd.so
 LoadModule apitoken_module $module
 TypesConfig /etc/mime.types
 ScriptSock "$dir/run/cgid.sock"
@@ -128,7 +126,12 @@ check() {  # expected-status curl-args...
     local want=$1; shift
     local got
     got=$(curl -s -o /dev/null -w '%{http_code}' "$@")
-    printf '  curl %s\n      -> %s' "$*" "$got"
+    printf '  curl'
+    local a
+    for a in "$@"; do
+        case "$a" in *[[:space:]]*) printf " '%s'" "$a" ;; *) printf ' %s' "$a" ;; esac
+    done
+    printf '\n      -> %s' "$got"
     if [ "$got" = "$want" ]; then echo; else echo "  (expected $want)"; fail=1; fi
 }
 fail=0
