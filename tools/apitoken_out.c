@@ -360,7 +360,7 @@ void at_text_audit(FILE *f, const apr_array_header_t *evs, apr_pool_t *p)
     for (i = 0; i < evs->nelts; i++) {
         const at_audit_rec_t *ev = APR_ARRAY_IDX(evs, i, at_audit_rec_t *);
 
-        fprintf(f, "%s  %-8s %-12s %s%s%s\n", at_cli_time(ev->at, "-", p),
+        fprintf(f, "%s  %-8s %-12s %-10s%s%s\n", at_cli_time(ev->at, "-", p),
                 at_text_clean(ev->action, p),
                 or_dash(at_text_clean(ev->token_id, p)),
                 at_text_clean(ev->actor, p),
