@@ -196,11 +196,14 @@ class Httpd:
             f'DocumentRoot "{self.root}/htdocs"',
             "TypesConfig /etc/mime.types",
             "StartServers 1",
-            "MaxRequestWorkers 8" if mpm == "prefork" else "ThreadsPerChild 4",
+            "MaxRequestWorkers 40" if mpm == "prefork" else "ThreadsPerChild 8",
         ]
-        if mpm != "prefork":
-            lines += ["ServerLimit 2", "MaxRequestWorkers 8",
-                      "MinSpareThreads 4", "MaxSpareThreads 8"]
+        if mpm == "prefork":
+            lines += ["ServerLimit 40", "MinSpareServers 1",
+                      "MaxSpareServers 40"]
+        else:
+            lines += ["ServerLimit 6", "MaxRequestWorkers 48",
+                      "MinSpareThreads 8", "MaxSpareThreads 48"]
         if cgi == "cgid":
             lines.append(f"ScriptSock {self.root}/run/cgid.sock")
         if with_db:
