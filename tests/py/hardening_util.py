@@ -256,3 +256,27 @@ def wait_status(get, want, timeout=20, interval=0.1):
             return st, time.monotonic() - t0
         time.sleep(interval)
     return st, time.monotonic() - t0
+
+
+# -- pytest plugin for sanitizer and valgrind runs ---------------------------
+#
+# scripts/sanitizer-run.sh loads this file as a plugin (-p hardening_util).
+# httpd_server.py starts /usr/sbin/apache2 with the module and the tool
+# taken from the source tree; for a build elsewhere this points them at
+#   $APITOKEN_BUILDDIR   (mod_apitoken/.libs/mod_apitoken.so, tools/apitoken)
+# and, when $APITOKEN_HTTPD_WRAPPER is set, starts that executable instead
+# of apache2 (a script that sets LD_PRELOAD and execs apache2).
+
+def pytest_configure(config):
+    import httpd_server
+    from pathlib import Path
+
+    build = os.environ.get("APITOKEN_BUILDDIR")
+    if build:
+        build = Path(build).resolve()
+        httpd_server.MODULE = build / "mod_apitoken" / ".libs" / \
+            "mod_apitoken.so"
+        httpd_server.TOOL = build / "tools" / "apitoken"
+    wrapper = os.environ.get("APITOKEN_HTTPD_WRAPPER")
+    if wrapper:
+        httpd_server.APACHE2 = wrapper
