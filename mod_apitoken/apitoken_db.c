@@ -41,6 +41,8 @@ APLOG_USE_MODULE(apitoken);
 #define CHECK_AFTER_IDLE apr_time_from_sec(1)
 /* At most one "database unreachable" line per process this often. */
 #define DOWN_LOG_EVERY 10
+/* Seconds a request waits for a free pooled connection. */
+#define ACQUIRE_TIMEOUT 10
 
 struct apitoken_conn_t {
     at_store_t *store;
@@ -221,6 +223,9 @@ void apitoken_db_child_init(apr_pool_t *pchild, server_rec *s)
     }
     /* Close connections before pchild's subpools go away. */
     apr_reslist_cleanup_order_set(child.list, APR_RESLIST_CLEANUP_FIRST);
+    /* With fewer connections than threads, a thread waits for one, but a
+     * stuck database must not hold every worker: 503 after a while. */
+    apr_reslist_timeout_set(child.list, apr_time_from_sec(ACQUIRE_TIMEOUT));
 }
 
 /* SQLite: the connection keeps reading a file renamed, replaced or made
@@ -267,6 +272,11 @@ apr_status_t apitoken_db_acquire(apitoken_conn_t **conn, at_store_t **store,
         apitoken_conn_t *c;
 
         rv = apr_reslist_acquire(child.list, &res);
+        if (APR_STATUS_IS_TIMEUP(rv) || rv == APR_EAGAIN) {
+            apitoken_db_log_down(r, "no free database connection in time "
+                                 "(see ApiTokenDBMaxConnections)");
+            return rv;
+        }
         if (rv != APR_SUCCESS) {
             return rv;   /* conn_make logged why */
         }

@@ -289,3 +289,33 @@ def test_200_only_driver_in_use_loaded(request, mpm):
         e.httpd.check_logs(e.store.secrets)
     finally:
         e.close()
+
+
+@pytest.mark.parametrize("mpm", ["event", "prefork"])
+def test_200_graceful_restart(request, mpm):
+    import signal
+    e = start_env(request, "sqlite3", mpm=mpm, conf=GOOD_LOC)
+    try:
+        t = e.store.create("alice", scopes=["dns"])
+        e.httpd.mark()
+        assert e.httpd.get("/api/x", token=t["token"]).status_code == 404
+        e.httpd.proc.send_signal(signal.SIGUSR1)
+        e.httpd.wait_log(r"AH00(493|171)")
+        deadline = time.monotonic() + 15
+        codes = []
+        while time.monotonic() < deadline:
+            try:
+                codes.append(e.httpd.get("/api/x",
+                                         token=t["token"]).status_code)
+                if codes[-1] == 404 and len(codes) > 3:
+                    break
+            except Exception:
+                pass
+            time.sleep(0.3)
+        assert codes and codes[-1] == 404, codes
+        assert e.httpd.get("/api/dns/x",
+                           token="apt_" + "A" * 50).status_code == 401
+        assert e.httpd.proc.poll() is None
+        e.httpd.check_logs(e.store.secrets, allow=[r"AH00493", r"AH00171"])
+    finally:
+        e.close()
