@@ -12,6 +12,7 @@
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 
+#include "at_ops.h"
 #include "at_scope.h"
 #include "at_time.h"
 #include "at_token.h"
@@ -112,7 +113,7 @@ static int parse_time(at_cli_t *c, at_time_t *t, const char *s,
     return AT_EXIT_OK;
 }
 
-/* Look up a token inside the current transaction. */
+/* Look up a token (show). */
 static int load(at_cli_t *c, at_token_rec_t **rec, const char *id)
 {
     apr_status_t rv = at_store_lookup(rec, c->store, id, c->pool);
@@ -123,14 +124,31 @@ static int load(at_cli_t *c, at_token_rec_t **rec, const char *id)
     return AT_EXIT_OK;
 }
 
-static int update(at_cli_t *c, const at_token_rec_t *rec)
+/* Exit code of an at_ops status, as the contract has it. */
+static int ops_code(apr_status_t rv)
 {
-    apr_status_t rv = at_store_update(c->store, rec);
-
-    if (rv != APR_SUCCESS) {
-        return at_cli_store_fail(c, rv, c->cmd, rec->id);
+    switch (rv) {
+    case APR_EINVAL:
+    case APR_ENOENT:
+        return AT_EXIT_USAGE;
+    case APR_NOTFOUND:
+    case APR_EEXIST:
+    case APR_EBUSY:
+        return AT_EXIT_NOTFOUND;
+    default:
+        return AT_EXIT_DB;
     }
-    return AT_EXIT_OK;
+}
+
+static int ops_fail(at_cli_t *c, at_ops_t *o, apr_status_t rv)
+{
+    return at_cli_fail(c, ops_code(rv), "%s", o->error ? o->error
+                                                       : "unknown error");
+}
+
+static void ops_init(at_cli_t *c, at_ops_t *o)
+{
+    at_ops_init(o, c->store, c->actor, c->now, c->schema_prefix, c->pool);
 }
 
 static void print_token(at_cli_t *c, const at_token_rec_t *rec,
@@ -149,17 +167,11 @@ static void print_token(at_cli_t *c, const at_token_rec_t *rec,
 }
 
 /* The printed secret is gone from our memory once it is written out. */
-static void wipe_token(at_cli_t *c, at_token_t *tok, char *str)
+static void wipe_token(at_cli_t *c, char *str)
 {
     fflush(c->out);
     OPENSSL_cleanse(c->outbuf, c->outbuf_len);
     OPENSSL_cleanse(str, AT_TOKEN_MAX + 1);
-    at_token_wipe(tok);
-}
-
-static const char *expiry_text(at_cli_t *c, at_time_t t)
-{
-    return at_cli_time(t, "never", c->pool);
 }
 
 int at_cmd_init(at_cli_t *c)
@@ -236,11 +248,11 @@ int at_cmd_init(at_cli_t *c)
 
 int at_cmd_create(at_cli_t *c)
 {
-    at_token_rec_t rec, *dup = NULL;
+    at_token_rec_t *rec;
+    at_create_req_t req;
+    at_ops_t o;
     apr_array_header_t *scopes;
-    at_token_t tok;
     char tokstr[AT_TOKEN_MAX + 1];
-    char digest[AT_DIGEST_HEX_LEN + 1];
     const char *err, *nets = "";
     at_time_t expires = AT_TIME_NONE;
     apr_status_t rv;
@@ -304,78 +316,25 @@ int at_cmd_create(at_cli_t *c)
         }
     }
 
-    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
-        || (code = at_cli_begin(c, 1)) != AT_EXIT_OK) {
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
         return code;
     }
-    rv = at_store_find_by_name(&dup, c->store, c->owner, c->name, c->pool);
-    if (rv == APR_SUCCESS) {
-        return at_cli_abort(c, at_cli_fail(c, AT_EXIT_NOTFOUND,
-                            "create: name %s already exists for owner %s "
-                            "(token %s)", at_cli_quote(c->name, c->pool),
-                            at_cli_quote(c->owner, c->pool), dup->id));
+    ops_init(c, &o);
+    memset(&req, 0, sizeof(req));
+    req.owner = c->owner;
+    req.name = c->name;
+    req.description = c->description;
+    req.scopes = scopes;
+    req.full_access = c->full_access;
+    req.expires = expires;
+    req.nets = c->nets->nelts > 0 ? nets : NULL;
+    if ((rv = at_ops_create(&rec, tokstr, &o, &req)) != APR_SUCCESS) {
+        wipe_token(c, tokstr);
+        return ops_fail(c, &o, rv);
     }
-    if (rv != APR_NOTFOUND) {
-        return at_cli_store_fail(c, rv, "create", NULL);
-    }
-    if (at_token_generate(&tok, tokstr, c->schema_prefix) != APR_SUCCESS) {
-        return at_cli_abort(c, at_cli_fail(c, AT_EXIT_DB, "create: cannot "
-                                           "generate a token (CSPRNG)"));
-    }
-    at_token_digest(digest, tok.secret);
-
-    memset(&rec, 0, sizeof(rec));
-    rec.id = apr_pstrdup(c->pool, tok.id);
-    rec.owner = c->owner;
-    rec.name = c->name;
-    rec.digest = digest;
-    rec.scopes = at_scopes_join(scopes, c->pool);
-    rec.full_access = c->full_access;
-    rec.created_at = c->now;
-    rec.expires_at = expires;
-    rec.last_used_addr = "";
-    rec.allowed_nets = nets;
-    rec.description = c->description ? c->description : "";
-    rec.prev_digest = "";
-    if ((rv = at_store_insert(c->store, &rec)) != APR_SUCCESS) {
-        wipe_token(c, &tok, tokstr);
-        if (rv == APR_EEXIST) {
-            return at_cli_abort(c, at_cli_fail(c, AT_EXIT_NOTFOUND,
-                                "create: name %s already exists for owner %s",
-                                at_cli_quote(c->name, c->pool),
-                                at_cli_quote(c->owner, c->pool)));
-        }
-        if (rv == APR_EGENERAL) {
-            /* A racing create may have taken the name after our snapshot
-             * (MariaDB's repeatable read hides it): ask again in a fresh
-             * transaction before calling it a database error. */
-            const char *why = apr_pstrdup(c->pool, at_store_error(c->store));
-
-            at_cli_abort(c, 0);
-            if (at_store_find_by_name(&dup, c->store, c->owner, c->name,
-                                      c->pool) == APR_SUCCESS) {
-                return at_cli_fail(c, AT_EXIT_NOTFOUND, "create: name %s "
-                                   "already exists for owner %s (token %s)",
-                                   at_cli_quote(c->name, c->pool),
-                                   at_cli_quote(c->owner, c->pool), dup->id);
-            }
-            return at_cli_fail(c, AT_EXIT_DB, "database error during "
-                               "create: %s", why);
-        }
-        return at_cli_store_fail(c, rv, "create", rec.id);
-    }
-    code = at_cli_finish(c, "create", rec.id,
-                         apr_psprintf(c->pool, "owner %s, name %s, %s, "
-                                      "expires %s", rec.owner, rec.name,
-                                      rec.full_access ? "full access"
-                                      : apr_pstrcat(c->pool, "scopes ",
-                                                    rec.scopes, NULL),
-                                      expiry_text(c, expires)));
-    if (code == AT_EXIT_OK) {
-        print_token(c, &rec, tokstr);
-    }
-    wipe_token(c, &tok, tokstr);
-    return code;
+    print_token(c, rec, tokstr);
+    wipe_token(c, tokstr);
+    return AT_EXIT_OK;
 }
 
 int at_cmd_list(at_cli_t *c)
@@ -443,8 +402,9 @@ int at_cmd_show(at_cli_t *c)
 
 int at_cmd_rename(at_cli_t *c)
 {
-    const char *id = ARG(c, 0), *name = ARG(c, 1), *err, *old;
-    at_token_rec_t *rec, *other;
+    const char *id = ARG(c, 0), *name = ARG(c, 1), *err;
+    at_token_rec_t *rec;
+    at_ops_t o;
     apr_status_t rv;
     int code;
 
@@ -455,46 +415,12 @@ int at_cmd_rename(at_cli_t *c)
         return at_cli_fail(c, AT_EXIT_USAGE, "rename: invalid name %s: %s",
                            at_cli_quote(name, c->pool), err);
     }
-    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
-        || (code = at_cli_begin(c, 1)) != AT_EXIT_OK
-        || (code = load(c, &rec, id)) != AT_EXIT_OK) {
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
         return code;
     }
-    rv = at_store_find_by_name(&other, c->store, rec->owner, name, c->pool);
-    if (rv == APR_SUCCESS && strcmp(other->id, rec->id)) {
-        return at_cli_abort(c, at_cli_fail(c, AT_EXIT_NOTFOUND,
-                            "rename: name %s already exists for owner %s "
-                            "(token %s)", at_cli_quote(name, c->pool),
-                            at_cli_quote(rec->owner, c->pool), other->id));
-    }
-    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
-        return at_cli_store_fail(c, rv, "rename", id);
-    }
-    old = rec->name;
-    rec->name = name;
-    if ((rv = at_store_update(c->store, rec)) == APR_EGENERAL) {
-        /* As in create: a racing writer may hold the name now. */
-        const char *why = apr_pstrdup(c->pool, at_store_error(c->store));
-
-        at_cli_abort(c, 0);
-        if (at_store_find_by_name(&other, c->store, rec->owner, name,
-                                  c->pool) == APR_SUCCESS
-            && strcmp(other->id, rec->id)) {
-            return at_cli_fail(c, AT_EXIT_NOTFOUND, "rename: name %s already "
-                               "exists for owner %s (token %s)",
-                               at_cli_quote(name, c->pool),
-                               at_cli_quote(rec->owner, c->pool), other->id);
-        }
-        return at_cli_fail(c, AT_EXIT_DB, "database error during rename: %s",
-                           why);
-    }
-    if (rv != APR_SUCCESS) {
-        return at_cli_store_fail(c, rv, "rename", id);
-    }
-    if ((code = at_cli_finish(c, "rename", id,
-                                 apr_psprintf(c->pool, "name %s -> %s", old,
-                                              name))) != AT_EXIT_OK) {
-        return code;
+    ops_init(c, &o);
+    if ((rv = at_ops_rename(&rec, &o, id, name)) != APR_SUCCESS) {
+        return ops_fail(c, &o, rv);
     }
     print_token(c, rec, NULL);
     return AT_EXIT_OK;
@@ -503,10 +429,12 @@ int at_cmd_rename(at_cli_t *c)
 int at_cmd_scope(at_cli_t *c)
 {
     const char *id = ARG(c, 0);
-    apr_array_header_t *add, *rm, *cur, *next;
+    apr_array_header_t *add, *rm;
+    at_scope_change_t ch;
     at_token_rec_t *rec;
-    const char *bad;
-    int i, j, code;
+    at_ops_t o;
+    apr_status_t rv;
+    int code;
 
     if ((code = check_id(c, id)) != AT_EXIT_OK) {
         return code;
@@ -525,76 +453,16 @@ int at_cmd_scope(at_cli_t *c)
         || (code = check_catalogue(c, add)) != AT_EXIT_OK) {
         return code;
     }
-    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
-        || (code = at_cli_begin(c, 1)) != AT_EXIT_OK
-        || (code = load(c, &rec, id)) != AT_EXIT_OK) {
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
         return code;
     }
-    if (at_scopes_parse(&cur, rec->scopes, &bad, c->pool) != APR_SUCCESS) {
-        return at_cli_abort(c, at_cli_fail(c, AT_EXIT_DB, "scope: token %s "
-                                           "has an unreadable scope %s", id,
-                                           at_cli_quote(bad, c->pool)));
-    }
-    next = apr_array_make(c->pool, cur->nelts + add->nelts + 1,
-                          sizeof(const char *));
-    for (j = 0; j < rm->nelts; j++) {
-        const char *r = APR_ARRAY_IDX(rm, j, const char *);
-        int found = 0;
-
-        for (i = 0; i < cur->nelts; i++) {
-            if (!strcmp(APR_ARRAY_IDX(cur, i, const char *), r)) {
-                found = 1;
-            }
-        }
-        if (!found) {
-            return at_cli_abort(c, at_cli_fail(c, AT_EXIT_NOTFOUND,
-                                "scope: token %s has no scope %s", id,
-                                at_cli_quote(r, c->pool)));
-        }
-    }
-    for (i = 0; i < cur->nelts; i++) {
-        const char *s = APR_ARRAY_IDX(cur, i, const char *);
-        int drop = 0;
-
-        for (j = 0; j < rm->nelts; j++) {
-            if (!strcmp(APR_ARRAY_IDX(rm, j, const char *), s)) {
-                drop = 1;
-            }
-        }
-        if (!drop) {
-            APR_ARRAY_PUSH(next, const char *) = s;
-        }
-    }
-    for (i = 0; i < add->nelts; i++) {
-        APR_ARRAY_PUSH(next, const char *) = APR_ARRAY_IDX(add, i,
-                                                           const char *);
-    }
-    if (at_scopes_normalise(&cur, next, &bad, c->pool) != APR_SUCCESS) {
-        return at_cli_abort(c, at_cli_fail(c, AT_EXIT_USAGE, "scope: invalid "
-                                           "scope %s",
-                                           at_cli_quote(bad, c->pool)));
-    }
-    if (c->full_access) {
-        rec->full_access = 1;
-    }
-    if (c->restricted) {
-        rec->full_access = 0;
-    }
-    if (!rec->full_access && cur->nelts == 0) {
-        return at_cli_abort(c, at_cli_fail(c, AT_EXIT_USAGE, "scope: a "
-                                           "restricted token needs at least "
-                                           "one scope"));
-    }
-    rec->scopes = at_scopes_join(cur, c->pool);
-    if ((code = update(c, rec)) != AT_EXIT_OK
-        || (code = at_cli_finish(c, "scope", id,
-                                 apr_psprintf(c->pool, "%s, scopes %s",
-                                              rec->full_access
-                                              ? "full access" : "restricted",
-                                              *rec->scopes ? rec->scopes
-                                                           : "-")))
-           != AT_EXIT_OK) {
-        return code;
+    ops_init(c, &o);
+    memset(&ch, 0, sizeof(ch));
+    ch.add = add;
+    ch.remove = rm;
+    ch.full = c->full_access ? 1 : (c->restricted ? 0 : -1);
+    if ((rv = at_ops_scope(&rec, &o, id, &ch)) != APR_SUCCESS) {
+        return ops_fail(c, &o, rv);
     }
     print_token(c, rec, NULL);
     return AT_EXIT_OK;
@@ -604,25 +472,21 @@ int at_cmd_expire(at_cli_t *c)
 {
     const char *id = ARG(c, 0);
     at_token_rec_t *rec;
+    at_ops_t o;
     at_time_t t;
+    apr_status_t rv;
     int code;
 
     if ((code = check_id(c, id)) != AT_EXIT_OK
         || (code = parse_time(c, &t, ARG(c, 1), "date")) != AT_EXIT_OK) {
         return code;
     }
-    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
-        || (code = at_cli_begin(c, 1)) != AT_EXIT_OK
-        || (code = load(c, &rec, id)) != AT_EXIT_OK) {
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
         return code;
     }
-    rec->expires_at = t;
-    if ((code = update(c, rec)) != AT_EXIT_OK
-        || (code = at_cli_finish(c, "expire", id,
-                                 apr_pstrcat(c->pool, "expires ",
-                                             expiry_text(c, t), NULL)))
-           != AT_EXIT_OK) {
-        return code;
+    ops_init(c, &o);
+    if ((rv = at_ops_expire(&rec, &o, id, t)) != APR_SUCCESS) {
+        return ops_fail(c, &o, rv);
     }
     print_token(c, rec, NULL);
     return AT_EXIT_OK;
@@ -632,24 +496,17 @@ int at_cmd_revoke(at_cli_t *c)
 {
     const char *id = ARG(c, 0);
     at_token_rec_t *rec;
+    at_ops_t o;
+    apr_status_t rv;
     int code;
 
     if ((code = check_id(c, id)) != AT_EXIT_OK
-        || (code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
-        || (code = at_cli_begin(c, 1)) != AT_EXIT_OK
-        || (code = load(c, &rec, id)) != AT_EXIT_OK) {
+        || (code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
         return code;
     }
-    if (rec->revoked_at == AT_TIME_NONE) {
-        rec->revoked_at = c->now;
-        if ((code = update(c, rec)) != AT_EXIT_OK
-            || (code = at_cli_finish(c, "revoke", id, "")) != AT_EXIT_OK) {
-            return code;
-        }
-    }
-    else {
-        /* Already revoked: keep the original time, change nothing. */
-        at_cli_abort(c, 0);
+    ops_init(c, &o);
+    if ((rv = at_ops_revoke(&rec, &o, id)) != APR_SUCCESS) {
+        return ops_fail(c, &o, rv);
     }
     print_token(c, rec, NULL);
     return AT_EXIT_OK;
@@ -659,10 +516,10 @@ int at_cmd_rotate(at_cli_t *c)
 {
     const char *id = ARG(c, 0), *err = NULL;
     char tokstr[AT_TOKEN_MAX + 1];
-    char *digest = apr_palloc(c->pool, AT_DIGEST_HEX_LEN + 1);
     apr_int64_t grace = 0;
     at_token_rec_t *rec;
-    at_token_t tok;
+    at_ops_t o;
+    apr_status_t rv;
     int code;
 
     if ((code = check_id(c, id)) != AT_EXIT_OK) {
@@ -678,44 +535,16 @@ int at_cmd_rotate(at_cli_t *c)
         return at_cli_fail(c, AT_EXIT_USAGE, "rotate: invalid --grace %s: "
                            "negative", at_cli_quote(c->grace, c->pool));
     }
-    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
-        || (code = at_cli_begin(c, 1)) != AT_EXIT_OK
-        || (code = load(c, &rec, id)) != AT_EXIT_OK) {
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
         return code;
     }
-    if (rec->revoked_at != AT_TIME_NONE) {
-        return at_cli_abort(c, at_cli_fail(c, AT_EXIT_NOTFOUND, "rotate: "
-                                           "token %s is revoked", id));
-    }
-    if (at_token_regenerate(&tok, tokstr, c->schema_prefix, id)
-        != APR_SUCCESS) {
-        return at_cli_abort(c, at_cli_fail(c, AT_EXIT_DB, "rotate: cannot "
-                                           "generate a token (CSPRNG)"));
-    }
-    at_token_digest(digest, tok.secret);
-    if (grace > 0) {
-        rec->prev_digest = rec->digest;
-        rec->prev_until = c->now + grace;
-    }
-    else {
-        rec->prev_digest = "";
-        rec->prev_until = AT_TIME_NONE;
-    }
-    rec->digest = digest;
-    if ((code = update(c, rec)) != AT_EXIT_OK
-        || (code = at_cli_finish(c, "rotate", id,
-                                 grace > 0
-                                 ? apr_psprintf(c->pool, "old secret valid "
-                                                "until %s",
-                                                at_cli_time(rec->prev_until,
-                                                            "-", c->pool))
-                                 : "old secret revoked at once"))
-           != AT_EXIT_OK) {
-        wipe_token(c, &tok, tokstr);
-        return code;
+    ops_init(c, &o);
+    if ((rv = at_ops_rotate(&rec, tokstr, &o, id, grace)) != APR_SUCCESS) {
+        wipe_token(c, tokstr);
+        return ops_fail(c, &o, rv);
     }
     print_token(c, rec, tokstr);
-    wipe_token(c, &tok, tokstr);
+    wipe_token(c, tokstr);
     return AT_EXIT_OK;
 }
 
@@ -723,23 +552,17 @@ int at_cmd_delete(at_cli_t *c)
 {
     const char *id = ARG(c, 0);
     at_token_rec_t *rec;
+    at_ops_t o;
     apr_status_t rv;
     int code;
 
     if ((code = check_id(c, id)) != AT_EXIT_OK
-        || (code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
-        || (code = at_cli_begin(c, 1)) != AT_EXIT_OK
-        || (code = load(c, &rec, id)) != AT_EXIT_OK) {
+        || (code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
         return code;
     }
-    if ((rv = at_store_remove(c->store, id)) != APR_SUCCESS) {
-        return at_cli_store_fail(c, rv, "delete", id);
-    }
-    if ((code = at_cli_finish(c, "delete", id,
-                              apr_psprintf(c->pool, "owner %s, name %s",
-                                           rec->owner, rec->name)))
-        != AT_EXIT_OK) {
-        return code;
+    ops_init(c, &o);
+    if ((rv = at_ops_delete(&rec, &o, id)) != APR_SUCCESS) {
+        return ops_fail(c, &o, rv);
     }
     if (c->json) {
         fputs("{\"deleted\": ", c->out);
@@ -984,6 +807,7 @@ int at_cmd_log(at_cli_t *c)
 {
     const char *id = c->args->nelts ? ARG(c, 0) : NULL;
     apr_array_header_t *evs;
+    at_ops_t o;
     apr_status_t rv;
     int i, code;
 
@@ -993,9 +817,9 @@ int at_cmd_log(at_cli_t *c)
     if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
         return code;
     }
-    if ((rv = at_store_audit_list(&evs, c->store, id, c->pool))
-        != APR_SUCCESS) {
-        return at_cli_store_fail(c, rv, "log", id);
+    ops_init(c, &o);
+    if ((rv = at_ops_audit(&evs, &o, id)) != APR_SUCCESS) {
+        return ops_fail(c, &o, rv);
     }
     if (c->json) {
         putc('[', c->out);

@@ -1,0 +1,734 @@
+/* Licensed under the Apache License, Version 2.0 (see COPYING). */
+
+/* Token operations shared by the tool and the management API.  Every
+ * change is one transaction: the change, its audit event and the change
+ * marker commit together or not at all. */
+
+#include <string.h>
+
+#include <apr_strings.h>
+#include <openssl/crypto.h>
+
+#include "at_ops.h"
+#include "at_scope.h"
+
+#define SCOPE_SYNTAX "(feature[:level], each [a-z0-9_-]{1,64})"
+
+void at_ops_init(at_ops_t *o, at_store_t *store, const char *actor,
+                 at_time_t now, const char *prefix, apr_pool_t *p)
+{
+    memset(o, 0, sizeof(*o));
+    o->store = store;
+    o->actor = actor;
+    o->now = now;
+    o->prefix = prefix && *prefix ? prefix : AT_DEFAULT_PREFIX;
+    o->pool = p;
+}
+
+/* Length of the valid UTF-8 sequence at s, 0 when invalid. */
+static apr_size_t utf8_len(const unsigned char *s)
+{
+    apr_size_t n, i;
+    unsigned long cp;
+
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        n = 2;
+        cp = s[0] & 0x1f;
+    }
+    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3;
+        cp = s[0] & 0x0f;
+    }
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4;
+        cp = s[0] & 0x07;
+    }
+    else {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))
+        || (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+    return n;
+}
+
+const char *at_ops_quote(const char *s, apr_pool_t *p)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    apr_size_t max = 120, i = 0, o = 0;
+    char *buf;
+
+    if (!s) {
+        return "(none)";
+    }
+    buf = apr_palloc(p, max * 4 + 8);
+    buf[o++] = '\'';
+    while (u[i] && i < max) {
+        apr_size_t n = utf8_len(u + i);
+
+        if (n == 1 && u[i] >= 0x20 && u[i] != 0x7f && u[i] != '\\'
+            && u[i] != '\'') {
+            buf[o++] = (char)u[i++];
+        }
+        else if (n > 1) {
+            memcpy(buf + o, u + i, n);
+            o += n;
+            i += n;
+        }
+        else {
+            apr_snprintf(buf + o, 5, "\\x%02x", u[i++]);
+            o += 4;
+        }
+    }
+    buf[o++] = '\'';
+    if (u[i]) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+static apr_status_t fail(at_ops_t *o, apr_status_t rv, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static apr_status_t fail(at_ops_t *o, apr_status_t rv, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    o->error = apr_pvsprintf(o->pool, fmt, ap);
+    va_end(ap);
+    return rv;
+}
+
+#define Q(s) at_ops_quote((s), o->pool)
+
+/* A store failure as the tool has always worded it; rolls back. */
+static apr_status_t store_fail(at_ops_t *o, apr_status_t rv,
+                               const char *what, const char *id)
+{
+    if (rv == APR_NOTFOUND) {
+        fail(o, rv, "no token with id %s", Q(id));
+    }
+    else if (rv == APR_EEXIST) {
+        fail(o, rv, "%s: name already exists for this owner", what);
+    }
+    else if (rv == APR_EINVAL) {
+        fail(o, rv, "%s: invalid value: %s", what, at_store_error(o->store));
+    }
+    else {
+        rv = APR_EGENERAL;
+        fail(o, rv, "database error during %s: %s", what,
+             at_store_error(o->store));
+    }
+    at_store_rollback(o->store);
+    return rv;
+}
+
+static apr_status_t abort_tx(at_ops_t *o, apr_status_t rv)
+{
+    at_store_rollback(o->store);
+    return rv;
+}
+
+static apr_status_t begin(at_ops_t *o)
+{
+    if (at_store_begin(o->store, 1) != APR_SUCCESS) {
+        return fail(o, APR_EGENERAL, "cannot start a transaction: %s",
+                    at_store_error(o->store));
+    }
+    return APR_SUCCESS;
+}
+
+/* Audit event, change marker, commit. */
+static apr_status_t finish(at_ops_t *o, const char *action,
+                           const char *token_id, const char *detail)
+{
+    at_audit_rec_t ev;
+    apr_status_t rv;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.at = o->now;
+    ev.action = action;
+    ev.token_id = token_id ? token_id : "";
+    ev.actor = o->actor;
+    ev.detail = detail ? detail : "";
+    if ((rv = at_store_audit_add(o->store, &ev)) != APR_SUCCESS) {
+        return store_fail(o, rv, "audit", token_id);
+    }
+    if ((rv = at_store_bump_change(o->store)) != APR_SUCCESS) {
+        return store_fail(o, rv, "change marker", token_id);
+    }
+    if (at_store_commit(o->store) != APR_SUCCESS) {
+        at_store_rollback(o->store);
+        return fail(o, APR_EGENERAL, "commit failed: %s",
+                    at_store_error(o->store));
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t check_id(at_ops_t *o, const char *what, const char *id)
+{
+    if (!id || !at_id_valid(id)) {
+        return fail(o, APR_EINVAL, "%s: invalid token id %s (%d characters "
+                    "of [0-9A-Za-z])", what, Q(id), AT_ID_LEN);
+    }
+    return APR_SUCCESS;
+}
+
+/* Look the token up inside the transaction; another owner's token is
+ * "not found", so ids do not tell whether they exist. */
+static apr_status_t load(at_ops_t *o, at_token_rec_t **rec, const char *id)
+{
+    apr_status_t rv = at_store_lookup(rec, o->store, id, o->pool);
+
+    if (rv == APR_SUCCESS && o->owner && strcmp((*rec)->owner, o->owner)) {
+        rv = APR_NOTFOUND;
+    }
+    if (rv != APR_SUCCESS) {
+        return store_fail(o, rv, "lookup", id);
+    }
+    return APR_SUCCESS;
+}
+
+/* begin + load, for the operations on one existing token. */
+static apr_status_t open_token(at_ops_t *o, at_token_rec_t **rec,
+                               const char *what, const char *id)
+{
+    apr_status_t rv;
+
+    if ((rv = check_id(o, what, id)) != APR_SUCCESS
+        || (rv = begin(o)) != APR_SUCCESS) {
+        return rv;
+    }
+    return load(o, rec, id);
+}
+
+static const char *time_text(at_ops_t *o, at_time_t t, const char *dflt)
+{
+    char *buf;
+
+    if (t == AT_TIME_NONE) {
+        return dflt;
+    }
+    buf = apr_palloc(o->pool, AT_TIME_STRLEN + 1);
+    at_time_format(buf, t);
+    return buf;
+}
+
+apr_status_t at_ops_check_features(at_ops_t *o,
+                                   const apr_array_header_t *scopes,
+                                   const char *what)
+{
+    int i;
+
+    if (!o->features || !scopes) {
+        return APR_SUCCESS;
+    }
+    for (i = 0; i < scopes->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(scopes, i, const char *);
+        const char *colon = strchr(s, ':');
+        const char *feature = colon ? apr_pstrmemdup(o->pool, s, colon - s)
+                                    : s;
+
+        if (!apr_hash_get(o->features, feature, APR_HASH_KEY_STRING)) {
+            return fail(o, APR_ENOENT, "%s: unknown feature %s in scope %s",
+                        what, Q(feature), Q(s));
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* Normalised set of raw words (NULL = empty). */
+static apr_status_t scopes_of(at_ops_t *o, apr_array_header_t **out,
+                              const apr_array_header_t *raw,
+                              const char *what)
+{
+    const char *bad = NULL;
+    apr_array_header_t *empty;
+
+    if (!raw) {
+        empty = apr_array_make(o->pool, 1, sizeof(const char *));
+        raw = empty;
+    }
+    if (at_scopes_normalise(out, raw, &bad, o->pool) != APR_SUCCESS) {
+        return fail(o, APR_EINVAL, "%s: invalid scope %s " SCOPE_SYNTAX,
+                    what, Q(bad));
+    }
+    return APR_SUCCESS;
+}
+
+/* A name another writer took after our snapshot (MariaDB's repeatable read
+ * hides it) makes the write fail as a database error: ask again outside
+ * the transaction before calling it one.  The transaction is rolled
+ * back. */
+static apr_status_t name_race(at_ops_t *o, const char *what,
+                              const char *owner, const char *name,
+                              const char *self_id)
+{
+    const char *why = apr_pstrdup(o->pool, at_store_error(o->store));
+    at_token_rec_t *other;
+
+    at_store_rollback(o->store);
+    if (at_store_find_by_name(&other, o->store, owner, name, o->pool)
+        == APR_SUCCESS && (!self_id || strcmp(other->id, self_id))) {
+        return fail(o, APR_EEXIST, "%s: name %s already exists for owner %s "
+                    "(token %s)", what, Q(name), Q(owner), other->id);
+    }
+    return fail(o, APR_EGENERAL, "database error during %s: %s", what, why);
+}
+
+apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
+                           const at_create_req_t *req)
+{
+    at_token_rec_t *rec, *dup = NULL;
+    apr_array_header_t *scopes;
+    at_token_t tok;
+    char *digest;
+    const char *err, *nets = "";
+    apr_status_t rv;
+
+    token[0] = '\0';
+    if ((err = at_check_owner(req->owner ? req->owner : "")) != NULL) {
+        return fail(o, APR_EINVAL, "create: invalid owner %s: %s",
+                    Q(req->owner), err);
+    }
+    if (o->owner && strcmp(o->owner, req->owner)) {
+        return fail(o, APR_EINVAL, "create: owner %s may not be chosen here",
+                    Q(req->owner));
+    }
+    if ((err = at_check_name(req->name ? req->name : "")) != NULL) {
+        return fail(o, APR_EINVAL, "create: invalid name %s: %s",
+                    Q(req->name), err);
+    }
+    if (req->description
+        && (err = at_check_description(req->description)) != NULL) {
+        return fail(o, APR_EINVAL, "create: invalid description %s: %s",
+                    Q(req->description), err);
+    }
+    if ((rv = scopes_of(o, &scopes, req->scopes, "create")) != APR_SUCCESS
+        || (rv = at_ops_check_features(o, scopes, "create"))
+           != APR_SUCCESS) {
+        return rv;
+    }
+    if (req->full_access && scopes->nelts > 0) {
+        return fail(o, APR_EINVAL, "create: give scopes or full access, not "
+                    "both");
+    }
+    if (!req->full_access && scopes->nelts == 0) {
+        return fail(o, APR_EINVAL, "create: a restricted token needs at "
+                    "least one scope (or full access)");
+    }
+    if (req->expires != AT_TIME_NONE && req->expires <= o->now) {
+        return fail(o, APR_EINVAL, "create: expiry %s is in the past",
+                    time_text(o, req->expires, "never"));
+    }
+    if (req->nets && (err = at_check_nets(&nets, req->nets, o->pool))
+                     != NULL) {
+        return fail(o, APR_EINVAL, "create: invalid allowed networks %s: %s",
+                    Q(req->nets), err);
+    }
+
+    if ((rv = begin(o)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = at_store_find_by_name(&dup, o->store, req->owner, req->name,
+                               o->pool);
+    if (rv == APR_SUCCESS) {
+        return abort_tx(o, fail(o, APR_EEXIST, "create: name %s already "
+                                "exists for owner %s (token %s)",
+                                Q(req->name), Q(req->owner), dup->id));
+    }
+    if (rv != APR_NOTFOUND) {
+        return store_fail(o, rv, "create", NULL);
+    }
+    if (at_token_generate(&tok, token, o->prefix) != APR_SUCCESS) {
+        return abort_tx(o, fail(o, APR_EGENERAL, "create: cannot generate a "
+                                "token (CSPRNG)"));
+    }
+    digest = apr_palloc(o->pool, AT_DIGEST_HEX_LEN + 1);
+    at_token_digest(digest, tok.secret);
+
+    rec = apr_pcalloc(o->pool, sizeof(*rec));
+    rec->id = apr_pstrdup(o->pool, tok.id);
+    at_token_wipe(&tok);
+    rec->owner = apr_pstrdup(o->pool, req->owner);
+    rec->name = apr_pstrdup(o->pool, req->name);
+    rec->digest = digest;
+    rec->scopes = at_scopes_join(scopes, o->pool);
+    rec->full_access = req->full_access ? 1 : 0;
+    rec->created_at = o->now;
+    rec->expires_at = req->expires;
+    rec->last_used_addr = "";
+    rec->allowed_nets = nets;
+    rec->description = req->description
+                       ? apr_pstrdup(o->pool, req->description) : "";
+    rec->prev_digest = "";
+    if ((rv = at_store_insert(o->store, rec)) != APR_SUCCESS) {
+        OPENSSL_cleanse(token, AT_TOKEN_MAX + 1);
+        if (rv == APR_EEXIST) {
+            return abort_tx(o, fail(o, APR_EEXIST, "create: name %s already "
+                                    "exists for owner %s", Q(req->name),
+                                    Q(req->owner)));
+        }
+        if (rv == APR_EGENERAL) {
+            return name_race(o, "create", req->owner, req->name, NULL);
+        }
+        return store_fail(o, rv, "create", rec->id);
+    }
+    rv = finish(o, "create", rec->id,
+                apr_psprintf(o->pool, "owner %s, name %s, %s, expires %s",
+                             rec->owner, rec->name,
+                             rec->full_access ? "full access"
+                             : apr_pstrcat(o->pool, "scopes ", rec->scopes,
+                                           NULL),
+                             time_text(o, rec->expires_at, "never")));
+    if (rv != APR_SUCCESS) {
+        OPENSSL_cleanse(token, AT_TOKEN_MAX + 1);
+        return rv;
+    }
+    *recp = rec;
+    return APR_SUCCESS;
+}
+
+apr_status_t at_ops_rename(at_token_rec_t **recp, at_ops_t *o,
+                           const char *id, const char *name)
+{
+    at_token_rec_t *rec, *other;
+    const char *err, *old;
+    apr_status_t rv;
+
+    if ((rv = check_id(o, "rename", id)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((err = at_check_name(name ? name : "")) != NULL) {
+        return fail(o, APR_EINVAL, "rename: invalid name %s: %s", Q(name),
+                    err);
+    }
+    if ((rv = open_token(o, &rec, "rename", id)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = at_store_find_by_name(&other, o->store, rec->owner, name, o->pool);
+    if (rv == APR_SUCCESS && strcmp(other->id, rec->id)) {
+        return abort_tx(o, fail(o, APR_EEXIST, "rename: name %s already "
+                                "exists for owner %s (token %s)", Q(name),
+                                Q(rec->owner), other->id));
+    }
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+        return store_fail(o, rv, "rename", id);
+    }
+    old = rec->name;
+    rec->name = apr_pstrdup(o->pool, name);
+    if ((rv = at_store_update(o->store, rec)) == APR_EGENERAL) {
+        return name_race(o, "rename", rec->owner, name, rec->id);
+    }
+    if (rv != APR_SUCCESS) {
+        return store_fail(o, rv, "rename", id);
+    }
+    if ((rv = finish(o, "rename", id, apr_psprintf(o->pool, "name %s -> %s",
+                                                   old, name)))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    *recp = rec;
+    return APR_SUCCESS;
+}
+
+static int has_word(const apr_array_header_t *a, const char *w)
+{
+    int i;
+
+    for (i = 0; a && i < a->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(a, i, const char *), w)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+apr_status_t at_ops_scope(at_token_rec_t **recp, at_ops_t *o, const char *id,
+                          const at_scope_change_t *ch)
+{
+    apr_array_header_t *set = NULL, *add, *rm, *cur, *next;
+    at_token_rec_t *rec;
+    const char *bad;
+    apr_status_t rv;
+    int i;
+
+    if ((rv = check_id(o, "scope", id)) != APR_SUCCESS
+        || (ch->set && (rv = scopes_of(o, &set, ch->set, "scope"))
+                       != APR_SUCCESS)
+        || (rv = scopes_of(o, &add, ch->add, "scope")) != APR_SUCCESS
+        || (rv = scopes_of(o, &rm, ch->remove, "scope")) != APR_SUCCESS
+        || (rv = at_ops_check_features(o, set, "scope")) != APR_SUCCESS
+        || (rv = at_ops_check_features(o, add, "scope")) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = open_token(o, &rec, "scope", id)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (at_scopes_parse(&cur, rec->scopes, &bad, o->pool) != APR_SUCCESS) {
+        return abort_tx(o, fail(o, APR_EGENERAL, "scope: token %s has an "
+                                "unreadable scope %s", id, Q(bad)));
+    }
+    if (set) {
+        cur = set;
+    }
+    for (i = 0; i < rm->nelts; i++) {
+        const char *r = APR_ARRAY_IDX(rm, i, const char *);
+
+        if (!has_word(cur, r)) {
+            return abort_tx(o, fail(o, APR_EBUSY, "scope: token %s has no "
+                                    "scope %s", id, Q(r)));
+        }
+    }
+    next = apr_array_make(o->pool, cur->nelts + add->nelts + 1,
+                          sizeof(const char *));
+    for (i = 0; i < cur->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(cur, i, const char *);
+
+        if (!has_word(rm, s)) {
+            APR_ARRAY_PUSH(next, const char *) = s;
+        }
+    }
+    for (i = 0; i < add->nelts; i++) {
+        APR_ARRAY_PUSH(next, const char *) = APR_ARRAY_IDX(add, i,
+                                                           const char *);
+    }
+    if (at_scopes_normalise(&cur, next, &bad, o->pool) != APR_SUCCESS) {
+        return abort_tx(o, fail(o, APR_EINVAL, "scope: invalid scope %s",
+                                Q(bad)));
+    }
+    if (ch->full == 1) {
+        rec->full_access = 1;
+    }
+    else if (ch->full == 0) {
+        rec->full_access = 0;
+    }
+    if (!rec->full_access && cur->nelts == 0) {
+        return abort_tx(o, fail(o, APR_EINVAL, "scope: a restricted token "
+                                "needs at least one scope"));
+    }
+    rec->scopes = at_scopes_join(cur, o->pool);
+    if ((rv = at_store_update(o->store, rec)) != APR_SUCCESS) {
+        return store_fail(o, rv, "scope", id);
+    }
+    rv = finish(o, "scope", id,
+                apr_psprintf(o->pool, "%s, scopes %s",
+                             rec->full_access ? "full access" : "restricted",
+                             *rec->scopes ? rec->scopes : "-"));
+    if (rv == APR_SUCCESS) {
+        *recp = rec;
+    }
+    return rv;
+}
+
+apr_status_t at_ops_expire(at_token_rec_t **recp, at_ops_t *o,
+                           const char *id, at_time_t expires)
+{
+    at_token_rec_t *rec;
+    apr_status_t rv;
+
+    if ((rv = open_token(o, &rec, "expire", id)) != APR_SUCCESS) {
+        return rv;
+    }
+    rec->expires_at = expires;
+    if ((rv = at_store_update(o->store, rec)) != APR_SUCCESS) {
+        return store_fail(o, rv, "expire", id);
+    }
+    rv = finish(o, "expire", id,
+                apr_pstrcat(o->pool, "expires ",
+                            time_text(o, expires, "never"), NULL));
+    if (rv == APR_SUCCESS) {
+        *recp = rec;
+    }
+    return rv;
+}
+
+apr_status_t at_ops_revoke(at_token_rec_t **recp, at_ops_t *o,
+                           const char *id)
+{
+    at_token_rec_t *rec;
+    apr_status_t rv;
+
+    if ((rv = open_token(o, &rec, "revoke", id)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (rec->revoked_at != AT_TIME_NONE) {
+        /* Already revoked: keep the original time, change nothing. */
+        at_store_rollback(o->store);
+        *recp = rec;
+        return APR_SUCCESS;
+    }
+    rec->revoked_at = o->now;
+    if ((rv = at_store_update(o->store, rec)) != APR_SUCCESS) {
+        return store_fail(o, rv, "revoke", id);
+    }
+    if ((rv = finish(o, "revoke", id, "")) == APR_SUCCESS) {
+        *recp = rec;
+    }
+    return rv;
+}
+
+apr_status_t at_ops_rotate(at_token_rec_t **recp, char *token, at_ops_t *o,
+                           const char *id, apr_int64_t grace)
+{
+    char *digest = apr_palloc(o->pool, AT_DIGEST_HEX_LEN + 1);
+    at_token_rec_t *rec;
+    at_token_t tok;
+    apr_status_t rv;
+
+    token[0] = '\0';
+    if (grace < 0) {
+        return fail(o, APR_EINVAL, "rotate: invalid grace %" APR_INT64_T_FMT
+                    ": negative", grace);
+    }
+    if ((rv = open_token(o, &rec, "rotate", id)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (rec->revoked_at != AT_TIME_NONE) {
+        return abort_tx(o, fail(o, APR_EBUSY, "rotate: token %s is revoked",
+                                id));
+    }
+    if (at_token_regenerate(&tok, token, o->prefix, id) != APR_SUCCESS) {
+        return abort_tx(o, fail(o, APR_EGENERAL, "rotate: cannot generate a "
+                                "token (CSPRNG)"));
+    }
+    at_token_digest(digest, tok.secret);
+    at_token_wipe(&tok);
+    if (grace > 0) {
+        rec->prev_digest = rec->digest;
+        rec->prev_until = o->now + grace;
+    }
+    else {
+        rec->prev_digest = "";
+        rec->prev_until = AT_TIME_NONE;
+    }
+    rec->digest = digest;
+    if ((rv = at_store_update(o->store, rec)) != APR_SUCCESS) {
+        OPENSSL_cleanse(token, AT_TOKEN_MAX + 1);
+        return store_fail(o, rv, "rotate", id);
+    }
+    rv = finish(o, "rotate", id,
+                grace > 0 ? apr_psprintf(o->pool, "old secret valid until %s",
+                                         time_text(o, rec->prev_until, "-"))
+                          : "old secret revoked at once");
+    if (rv != APR_SUCCESS) {
+        OPENSSL_cleanse(token, AT_TOKEN_MAX + 1);
+        return rv;
+    }
+    *recp = rec;
+    return APR_SUCCESS;
+}
+
+apr_status_t at_ops_delete(at_token_rec_t **recp, at_ops_t *o,
+                           const char *id)
+{
+    at_token_rec_t *rec;
+    apr_status_t rv;
+
+    if ((rv = open_token(o, &rec, "delete", id)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = at_store_remove(o->store, id)) != APR_SUCCESS) {
+        return store_fail(o, rv, "delete", id);
+    }
+    rv = finish(o, "delete", id, apr_psprintf(o->pool, "owner %s, name %s",
+                                              rec->owner, rec->name));
+    if (rv == APR_SUCCESS) {
+        *recp = rec;
+    }
+    return rv;
+}
+
+apr_status_t at_ops_list(apr_array_header_t **recs, at_ops_t *o,
+                         const char *owner)
+{
+    apr_status_t rv = at_store_list(recs, o->store, owner, o->pool);
+
+    if (rv != APR_SUCCESS) {
+        return fail(o, APR_EGENERAL, "database error during list: %s",
+                    at_store_error(o->store));
+    }
+    return APR_SUCCESS;
+}
+
+/* "owner X, name ..." (create and delete events) names owner X. */
+static int detail_names_owner(const char *detail, const char *owner)
+{
+    apr_size_t n = strlen(owner);
+
+    return !strncmp(detail, "owner ", 6) && !strncmp(detail + 6, owner, n)
+           && !strncmp(detail + 6 + n, ", name ", 7);
+}
+
+apr_status_t at_ops_audit(apr_array_header_t **evs, at_ops_t *o,
+                          const char *token_id)
+{
+    apr_array_header_t *all, *recs, *out;
+    apr_hash_t *mine, *others;
+    apr_status_t rv;
+    int i;
+
+    if (token_id && (rv = check_id(o, "log", token_id)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = at_store_audit_list(&all, o->store, token_id, o->pool))
+        != APR_SUCCESS) {
+        return fail(o, APR_EGENERAL, "database error during log: %s",
+                    at_store_error(o->store));
+    }
+    if (!o->owner) {
+        *evs = all;
+        return APR_SUCCESS;
+    }
+    /* Ids of the owner's tokens: those it holds now, and deleted ones
+     * whose create event names it; never an id another owner holds now. */
+    if ((rv = at_store_list(&recs, o->store, NULL, o->pool))
+        != APR_SUCCESS) {
+        return fail(o, APR_EGENERAL, "database error during log: %s",
+                    at_store_error(o->store));
+    }
+    mine = apr_hash_make(o->pool);
+    others = apr_hash_make(o->pool);
+    for (i = 0; i < recs->nelts; i++) {
+        at_token_rec_t *r = APR_ARRAY_IDX(recs, i, at_token_rec_t *);
+
+        apr_hash_set(strcmp(r->owner, o->owner) ? others : mine, r->id,
+                     APR_HASH_KEY_STRING, "");
+    }
+    for (i = 0; i < all->nelts; i++) {
+        at_audit_rec_t *ev = APR_ARRAY_IDX(all, i, at_audit_rec_t *);
+
+        if (!strcmp(ev->action, "create") && *ev->token_id
+            && detail_names_owner(ev->detail, o->owner)
+            && !apr_hash_get(others, ev->token_id, APR_HASH_KEY_STRING)) {
+            apr_hash_set(mine, ev->token_id, APR_HASH_KEY_STRING, "");
+        }
+    }
+    out = apr_array_make(o->pool, all->nelts + 1, sizeof(at_audit_rec_t *));
+    for (i = 0; i < all->nelts; i++) {
+        at_audit_rec_t *ev = APR_ARRAY_IDX(all, i, at_audit_rec_t *);
+
+        if (*ev->token_id
+            && apr_hash_get(mine, ev->token_id, APR_HASH_KEY_STRING)) {
+            APR_ARRAY_PUSH(out, at_audit_rec_t *) = ev;
+        }
+    }
+    *evs = out;
+    if (token_id && out->nelts == 0) {
+        return fail(o, APR_NOTFOUND, "no token with id %s", Q(token_id));
+    }
+    return APR_SUCCESS;
+}

@@ -1,0 +1,112 @@
+/* Licensed under the Apache License, Version 2.0 (see COPYING). */
+#ifndef AT_OPS_H
+#define AT_OPS_H
+
+/* The token operations shared by the `apitoken` tool and the module's
+ * management API: same validation, same store calls, same audit events.
+ * Each operation is one transaction on the store (begin, change, audit
+ * event, change marker, commit) and leaves no transaction open.
+ *
+ * Return codes (o->error holds one line naming the bad value on failure):
+ *   APR_SUCCESS   done
+ *   APR_EINVAL    a value failed validation (tool: exit 2; web: 400)
+ *   APR_ENOENT    a scope's feature is not in the catalogue (2; 422)
+ *   APR_NOTFOUND  no such token, or not one of o->owner's (1; 404)
+ *   APR_EEXIST    the owner already has a token with that name (1; 409)
+ *   APR_EBUSY     the token's state forbids it: rotate a revoked token,
+ *                 remove a scope it does not have (1; 409)
+ *   APR_EGENERAL  database error (3; 503)
+ *
+ * No httpd headers; memory comes from o->pool. */
+
+#include <apr_hash.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "at_store.h"
+#include "at_time.h"
+#include "at_token.h"
+
+typedef struct at_ops_t {
+    at_store_t *store;
+    const char *actor;          /* who, for the audit table */
+    at_time_t now;
+    const char *prefix;         /* token prefix of the schema */
+    const char *owner;          /* NULL: any token; else only this owner's */
+    apr_hash_t *features;       /* NULL: no catalogue; else known features */
+    apr_pool_t *pool;
+    const char *error;          /* out: why the last operation failed */
+} at_ops_t;
+
+/* Set up o; owner and features start NULL. */
+void at_ops_init(at_ops_t *o, at_store_t *store, const char *actor,
+                 at_time_t now, const char *prefix, apr_pool_t *p);
+
+typedef struct at_create_req_t {
+    const char *owner;
+    const char *name;
+    const char *description;            /* NULL = none */
+    const apr_array_header_t *scopes;   /* raw scope words (const char *) */
+    int full_access;
+    at_time_t expires;                  /* AT_TIME_NONE = never */
+    const char *nets;                   /* raw text; NULL = any address */
+} at_create_req_t;
+
+/* Validate, generate, insert, audit.  token receives the full token
+ * string (AT_TOKEN_MAX + 1 bytes; the caller shows it once and wipes it).
+ * *rec is the stored record. */
+apr_status_t at_ops_create(at_token_rec_t **rec, char *token, at_ops_t *o,
+                           const at_create_req_t *req);
+
+apr_status_t at_ops_rename(at_token_rec_t **rec, at_ops_t *o,
+                           const char *id, const char *name);
+
+typedef struct at_scope_change_t {
+    const apr_array_header_t *set;      /* NULL = keep; else the new set */
+    const apr_array_header_t *add;      /* NULL or words to add */
+    const apr_array_header_t *remove;   /* NULL or words the token has */
+    int full;                           /* -1 keep, 0 restricted, 1 full */
+} at_scope_change_t;
+
+apr_status_t at_ops_scope(at_token_rec_t **rec, at_ops_t *o, const char *id,
+                          const at_scope_change_t *ch);
+
+/* Any time, past ones included (the token is expired from then on). */
+apr_status_t at_ops_expire(at_token_rec_t **rec, at_ops_t *o, const char *id,
+                           at_time_t expires);
+
+/* Revoking a revoked token changes nothing and succeeds. */
+apr_status_t at_ops_revoke(at_token_rec_t **rec, at_ops_t *o,
+                           const char *id);
+
+/* New secret, same id; with grace > 0 seconds the old secret keeps
+ * working until now + grace.  token as for create. */
+apr_status_t at_ops_rotate(at_token_rec_t **rec, char *token, at_ops_t *o,
+                           const char *id, apr_int64_t grace);
+
+/* *rec is the record as it was before deletion. */
+apr_status_t at_ops_delete(at_token_rec_t **rec, at_ops_t *o,
+                           const char *id);
+
+/* Audit events, oldest first (array of at_audit_rec_t *).  token_id NULL
+ * gives every event o may see: all of them without o->owner, else the
+ * events of the owner's tokens, deleted ones included. */
+apr_status_t at_ops_audit(apr_array_header_t **evs, at_ops_t *o,
+                          const char *token_id);
+
+/* The owner's tokens (all without owner), as at_store_list. */
+apr_status_t at_ops_list(apr_array_header_t **recs, at_ops_t *o,
+                         const char *owner);
+
+/* With a catalogue: APR_ENOENT and o->error when a scope's feature is not
+ * in it.  what names the operation for the message. */
+apr_status_t at_ops_check_features(at_ops_t *o,
+                                   const apr_array_header_t *scopes,
+                                   const char *what);
+
+/* Quoted, escaped form of a user-supplied value for an error message:
+ * control characters, backslash, quote and invalid UTF-8 become \xNN;
+ * long values are shortened. */
+const char *at_ops_quote(const char *s, apr_pool_t *p);
+
+#endif
