@@ -31,7 +31,12 @@ import requests
 APACHE2 = "/usr/sbin/apache2"
 MODDIR = "/usr/lib/apache2/modules"
 TOP = Path(__file__).resolve().parents[2]
-MODULE = TOP / "mod_apitoken" / ".libs" / "mod_apitoken.so"
+# APITOKEN_MODULE: another build of the module (e.g. with sanitizers, then
+# APITOKEN_HTTPD_PRELOAD=/usr/lib/x86_64-linux-gnu/libasan.so.8 so that the
+# non-instrumented apache2 can load it).
+MODULE = Path(os.environ.get("APITOKEN_MODULE") or
+              TOP / "mod_apitoken" / ".libs" / "mod_apitoken.so")
+PRELOAD = os.environ.get("APITOKEN_HTTPD_PRELOAD", "")
 TOOL = TOP / "tools" / "apitoken"
 WWW_UID = 33
 WWW_GID = 33
@@ -240,10 +245,18 @@ class Httpd:
     def start(self):
         self.stderr_path = os.path.join(self.root, "logs", "stderr")
         self._stderr = open(self.stderr_path, "w")
+        env = dict(os.environ)
+        if PRELOAD:
+            env["LD_PRELOAD"] = PRELOAD
+            adir = os.path.join(self.root, "asan")
+            os.makedirs(adir, exist_ok=True)
+            os.chmod(adir, 0o777)   # the children write as www-data
+            env.setdefault("ASAN_OPTIONS", "detect_leaks=0:log_path="
+                           + os.path.join(adir, "asan"))
         self.proc = subprocess.Popen(
             [APACHE2, "-f", self.conf_path, "-DFOREGROUND"],
             stdin=subprocess.DEVNULL, stdout=self._stderr,
-            stderr=self._stderr, start_new_session=True)
+            stderr=self._stderr, start_new_session=True, env=env)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -354,6 +367,9 @@ class Httpd:
         everything = (self._read(self.error_log) + self._read(self.access_log)
                       + self._read(getattr(self, "stderr_path", "")
                                    or "/nonexistent"))
+        adir = os.path.join(self.root, "asan")
+        for name in (os.listdir(adir) if os.path.isdir(adir) else []):
+            problems.append(self._read(os.path.join(adir, name))[:3000])
         leaked = [s[:8] + "..." for s in secrets if s and s in everything]
         assert not leaked, f"secret in httpd logs: {leaked}"
         assert not problems, "unexpected log lines:\n" + "\n".join(problems)
