@@ -28,16 +28,19 @@ from pathlib import Path
 
 import requests
 
-APACHE2 = "/usr/sbin/apache2"
+# APITOKEN_HTTPD_WRAPPER: a script that execs apache2 (e.g. with the ASan
+# runtime preloaded, see scripts/sanitizer-run.sh).
+APACHE2 = os.environ.get("APITOKEN_HTTPD_WRAPPER") or "/usr/sbin/apache2"
 MODDIR = "/usr/lib/apache2/modules"
 TOP = Path(__file__).resolve().parents[2]
 # APITOKEN_MODULE: another build of the module (e.g. with sanitizers, then
 # APITOKEN_HTTPD_PRELOAD=/usr/lib/x86_64-linux-gnu/libasan.so.8 so that the
 # non-instrumented apache2 can load it).
+BUILDDIR = Path(os.environ.get("APITOKEN_BUILDDIR") or TOP).resolve()
 MODULE = Path(os.environ.get("APITOKEN_MODULE") or
-              TOP / "mod_apitoken" / ".libs" / "mod_apitoken.so")
+              BUILDDIR / "mod_apitoken" / ".libs" / "mod_apitoken.so")
 PRELOAD = os.environ.get("APITOKEN_HTTPD_PRELOAD", "")
-TOOL = TOP / "tools" / "apitoken"
+TOOL = BUILDDIR / "tools" / "apitoken"
 WWW_UID = 33
 WWW_GID = 33
 START_TIMEOUT = 30
