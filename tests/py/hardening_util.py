@@ -177,6 +177,7 @@ class Load:
         self.errors = []
         self._lock = threading.Lock()
         self._count = 0
+        self.retries = 0
         self._stop = threading.Event()
         self.t0 = None
 
@@ -189,6 +190,7 @@ class Load:
         conn = self._conn()
         local = []
         i = 0
+        used = 0
         while not self._stop.is_set():
             now = time.monotonic()
             if now - self.t0 >= self.seconds:
@@ -199,21 +201,35 @@ class Load:
                 self._count += 1
             path, headers, tag = self.pick(n * 1_000_000 + i, rnd)
             i += 1
-            try:
-                conn.request("GET", path, headers=headers)
-                r = conn.getresponse()
-                r.read()
-                local.append((time.monotonic() - self.t0, tag, r.status,
-                              r.getheader("WWW-Authenticate")))
-                if r.getheader("Connection", "").lower() == "close":
+            # An idle keep-alive connection may be closed by the server
+            # just as a request goes out (RFC 9112 9.3.1): an idempotent
+            # GET is then retried once on a new connection, as clients do.
+            for attempt in (0, 1):
+                try:
+                    conn.request("GET", path, headers=headers)
+                    r = conn.getresponse()
+                    r.read()
+                    local.append((time.monotonic() - self.t0, tag,
+                                  r.status, r.getheader("WWW-Authenticate")))
+                    used += 1
+                    if r.getheader("Connection", "").lower() == "close":
+                        conn.close()
+                        conn = self._conn()
+                        used = 0
+                    break
+                except (OSError, http.client.HTTPException) as e:
                     conn.close()
                     conn = self._conn()
-            except (OSError, http.client.HTTPException) as e:
-                local.append((time.monotonic() - self.t0, tag, None,
-                              repr(e)))
-                conn.close()
-                conn = self._conn()
-                time.sleep(0.01)
+                    reused, used = used > 0, 0
+                    if attempt == 0 and reused and isinstance(
+                            e, (http.client.RemoteDisconnected,
+                                ConnectionResetError, BrokenPipeError)):
+                        self.retries += 1
+                        continue
+                    local.append((time.monotonic() - self.t0, tag, None,
+                                  repr(e)))
+                    time.sleep(0.01)
+                    break
         conn.close()
         with self._lock:
             self.results.extend(local)
@@ -280,3 +296,98 @@ def pytest_configure(config):
     wrapper = os.environ.get("APITOKEN_HTTPD_WRAPPER")
     if wrapper:
         httpd_server.APACHE2 = wrapper
+
+
+# -- the mixed load (test_540 and scripts/soak.sh) ---------------------------
+
+def mixed_load(store, httpd, seconds, threads, revokes=4, grace=1.0,
+               log=print):
+    """A load mixing valid, revoked, expired, wrong-scope and garbage
+    tokens on /api/dns/, with `revokes` valid tokens revoked during the
+    run.  Returns a report dict; report["problems"] lists every wrong
+    answer (a revoked token still accepted more than `grace` seconds
+    after its revoke finished counts as one)."""
+    api = "/api/dns/ok.txt"
+    valid = [store.create("alice", scopes=["dns"]) for _ in range(4)]
+    revoked = [store.create("alice", scopes=["dns"]) for _ in range(2)]
+    expired = [store.create("alice", scopes=["dns"]) for _ in range(2)]
+    wrong = [store.create("alice", scopes=["email"]) for _ in range(2)]
+    later = [store.create("bob", scopes=["dns"]) for _ in range(revokes)]
+    for t in revoked:
+        store.revoke(t["id"])
+    for t in expired:
+        store.expire(t["id"], "2020-01-01")
+    rnd0 = random.Random(540)
+    garbage = ["apt_" + "".join(rnd0.choice(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        for _ in range(50)) for _ in range(5)] + ["x", "a" * 60, "apt_"]
+    kinds = (["valid"] * 4 + ["revoked", "expired", "wrong", "garbage"]
+             + ["later"] * 3)
+
+    def pick(i, rnd):
+        k = kinds[i % len(kinds)]
+        if k == "garbage":
+            tok, tid = rnd.choice(garbage), None
+        else:
+            t = rnd.choice({"valid": valid, "revoked": revoked,
+                            "expired": expired, "wrong": wrong,
+                            "later": later}[k])
+            tok, tid = t["token"], t["id"]
+        return api, {"Authorization": "Bearer " + tok}, (k, tid)
+
+    # Warm up, then the memory baseline of the children.
+    for t in valid:
+        assert httpd.get(api, token=t["token"]).status_code == 200
+    rss0 = {p: vmrss_kb(p) for p in worker_children(httpd.proc.pid)}
+    load = Load(httpd.port, pick, threads=threads, seconds=seconds,
+                timeout=30).start()
+    revoke_times = {}
+    for n, t in enumerate(later):
+        when = seconds * (n + 1) / (revokes + 1)
+        while load.elapsed() < when:
+            time.sleep(0.05)
+        a = load.elapsed()
+        store.revoke(t["id"])
+        revoke_times[t["id"]] = (a, load.elapsed())
+    res = load.join()
+    rss1 = {p: vmrss_kb(p) for p in worker_children(httpd.proc.pid)}
+
+    want = {"valid": (200, None), "revoked": (401, "invalid_token"),
+            "expired": (401, "invalid_token"),
+            "wrong": (403, "insufficient_scope"),
+            "garbage": (401, "invalid_token")}
+    problems = []
+    counts = {}
+    for t, (k, tid), st, www in res:
+        counts[st] = counts.get(st, 0) + 1
+        if st is None or st >= 500:
+            problems.append((t, k, st, www))
+            continue
+        if k == "later":
+            a, b = revoke_times.get(tid, (1e9, 1e9))
+            if t < a:
+                exp = (200, None)
+            elif t > b + grace:
+                exp = (401, "invalid_token")
+            else:
+                continue        # in flight while the revoke travels
+        else:
+            exp = want[k]
+        ok = st == exp[0] and (exp[1] is None and www is None
+                               or exp[1] and www and exp[1] in www)
+        if not ok:
+            problems.append((round(t, 3), k, st, www))
+    growth = {p: rss1[p] - rss0[p] for p in rss0
+              if p in rss1 and rss0[p] and rss1[p]}
+    report = {"requests": len(res), "seconds": seconds,
+              "keepalive_retries": load.retries,
+              "rate": round(len(res) / seconds), "threads": threads,
+              "statuses": counts, "revokes": len(revoke_times),
+              "problems": problems, "rss_kb_before": rss0,
+              "rss_kb_after": rss1, "rss_growth_kb": growth}
+    log(f"mixed load: {report['requests']} requests in {seconds}s "
+        f"({report['rate']}/s) on {threads} connections "
+        f"({load.retries} keep-alive retries); statuses "
+        f"{counts}; {len(problems)} wrong; RSS growth per child (kB) "
+        f"{growth}")
+    return report
