@@ -1,0 +1,293 @@
+/* Licensed under the Apache License, Version 2.0 (see COPYING). */
+/* The shared token operations (at_ops) on a SQLite store in a fresh
+ * temporary directory: validation, ownership, transactions, audit. */
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "at_ops.h"
+#include "at_store_dbi.h"
+#include "at_verify.h"
+
+#define NOW 1800000000
+
+static apr_pool_t *pool;
+static dbi_inst inst;
+static at_store_t *st;
+static char tmpdir[64];
+
+static void setup(void)
+{
+    const char *err = NULL;
+    at_dburl_t *u;
+
+    apr_pool_create(&pool, NULL);
+    ck_assert_int_eq(at_dbi_init(&inst, NULL, &err), APR_SUCCESS);
+    strcpy(tmpdir, "/tmp/at_ops_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    ck_assert_int_eq(at_dburl_parse(&u, apr_pstrcat(pool, "sqlite3://",
+                                    tmpdir, "/tokens.db", NULL), &err, pool),
+                     APR_SUCCESS);
+    ck_assert_msg(at_store_dbi_open(&st, inst, u, AT_STORE_CREATE, &err,
+                                    pool) == APR_SUCCESS, "open: %s", err);
+    ck_assert_int_eq(at_store_init_schema(st, "apt"), APR_SUCCESS);
+}
+
+static void teardown(void)
+{
+    const char *sfx[] = { "", "-wal", "-shm", "-journal", NULL };
+    int i;
+
+    at_store_close(st);
+    for (i = 0; sfx[i]; i++) {
+        unlink(apr_pstrcat(pool, tmpdir, "/tokens.db", sfx[i], NULL));
+    }
+    rmdir(tmpdir);
+    dbi_shutdown_r(inst);
+    apr_pool_destroy(pool);
+}
+
+static apr_array_header_t *words(const char *a, const char *b)
+{
+    apr_array_header_t *w = apr_array_make(pool, 2, sizeof(const char *));
+
+    if (a) {
+        APR_ARRAY_PUSH(w, const char *) = a;
+    }
+    if (b) {
+        APR_ARRAY_PUSH(w, const char *) = b;
+    }
+    return w;
+}
+
+static at_token_rec_t *mk(at_ops_t *o, const char *owner, const char *name,
+                          char *tok)
+{
+    at_create_req_t req;
+    at_token_rec_t *rec = NULL;
+
+    memset(&req, 0, sizeof(req));
+    req.owner = owner;
+    req.name = name;
+    req.scopes = words("dns", "email:read");
+    ck_assert_msg(at_ops_create(&rec, tok, o, &req) == APR_SUCCESS, "%s",
+                  o->error);
+    return rec;
+}
+
+static int n_events(const char *action)
+{
+    apr_array_header_t *evs;
+    int i, n = 0;
+
+    ck_assert_int_eq(at_store_audit_list(&evs, st, NULL, pool), APR_SUCCESS);
+    for (i = 0; i < evs->nelts; i++) {
+        at_audit_rec_t *ev = APR_ARRAY_IDX(evs, i, at_audit_rec_t *);
+        if (!strcmp(ev->action, action)) {
+            n++;
+            ck_assert_str_eq(ev->actor, "web:tester");
+        }
+    }
+    return n;
+}
+
+START_TEST(create_and_verify)
+{
+    at_ops_t o;
+    char tok[AT_TOKEN_MAX + 1];
+    at_token_rec_t *rec, *back;
+    at_token_t t;
+
+    at_ops_init(&o, st, "web:tester", NOW, "apt", pool);
+    rec = mk(&o, "alice", "ci", tok);
+    ck_assert_str_eq(rec->scopes, "dns email:read");
+    ck_assert_int_eq(at_token_parse(&t, tok, strlen(tok), "apt"),
+                     AT_TOKEN_OK);
+    ck_assert_str_eq(t.id, rec->id);
+    ck_assert_int_eq(at_store_lookup(&back, st, rec->id, pool), APR_SUCCESS);
+    ck_assert_int_eq(at_verify_record(back, &t, NOW + 1, NULL, NULL, pool),
+                     AT_REASON_OK);
+    ck_assert_int_eq(n_events("create"), 1);
+}
+END_TEST
+
+START_TEST(create_refusals)
+{
+    static const struct {
+        const char *owner, *name, *s1, *nets;
+        int full;
+        at_time_t exp;
+        apr_status_t want;
+        const char *msg;
+    } t[] = {
+        { "", "n", "dns", NULL, 0, 0, APR_EINVAL, "invalid owner" },
+        { "a:b", "n", "dns", NULL, 0, 0, APR_EINVAL, "invalid owner" },
+        { "alice", "", "dns", NULL, 0, 0, APR_EINVAL, "invalid name" },
+        { "alice", "n", "DNS!", NULL, 0, 0, APR_EINVAL, "invalid scope" },
+        { "alice", "n", NULL, NULL, 0, 0, APR_EINVAL, "needs at least" },
+        { "alice", "n", "dns", NULL, 1, 0, APR_EINVAL, "not both" },
+        { "alice", "n", "dns", NULL, 0, NOW - 1, APR_EINVAL, "in the past" },
+        { "alice", "n", "dns", "10.0.0.0/33", 0, 0, APR_EINVAL, "networks" },
+        { "alice", "n", "mail", NULL, 0, 0, APR_ENOENT, "unknown feature" },
+        { "bob", "n", "dns", NULL, 0, 0, APR_EINVAL, "may not be chosen" },
+    };
+    char tok[AT_TOKEN_MAX + 1];
+    apr_array_header_t *recs;
+    unsigned int i;
+
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        at_create_req_t req;
+        at_token_rec_t *rec = NULL;
+        at_ops_t o;
+
+        at_ops_init(&o, st, "web:tester", NOW, "apt", pool);
+        o.owner = "alice";
+        o.features = apr_hash_make(pool);
+        apr_hash_set(o.features, "dns", APR_HASH_KEY_STRING, "DNS");
+        memset(&req, 0, sizeof(req));
+        req.owner = t[i].owner;
+        req.name = t[i].name;
+        req.scopes = words(t[i].s1, NULL);
+        req.full_access = t[i].full;
+        req.expires = t[i].exp;
+        req.nets = t[i].nets;
+        ck_assert_int_eq(at_ops_create(&rec, tok, &o, &req), t[i].want);
+        ck_assert_msg(o.error && strstr(o.error, t[i].msg), "%u: %s", i,
+                      o.error);
+        ck_assert_str_eq(tok, "");
+    }
+    ck_assert_int_eq(at_store_list(&recs, st, NULL, pool), APR_SUCCESS);
+    ck_assert_int_eq(recs->nelts, 0);
+    ck_assert_int_eq(n_events("create"), 0);
+}
+END_TEST
+
+START_TEST(owner_isolation)
+{
+    at_ops_t o, mine;
+    char tok[AT_TOKEN_MAX + 1];
+    at_token_rec_t *bob, *rec;
+    apr_array_header_t *evs;
+
+    at_ops_init(&o, st, "web:tester", NOW, "apt", pool);
+    bob = mk(&o, "bob", "ci", tok);
+    mk(&o, "alice", "ci", tok);
+    at_ops_init(&mine, st, "web:tester", NOW, "apt", pool);
+    mine.owner = "alice";
+    ck_assert_int_eq(at_ops_revoke(&rec, &mine, bob->id), APR_NOTFOUND);
+    ck_assert_int_eq(at_ops_rename(&rec, &mine, bob->id, "x"), APR_NOTFOUND);
+    ck_assert_int_eq(at_ops_delete(&rec, &mine, bob->id), APR_NOTFOUND);
+    ck_assert_int_eq(at_ops_rotate(&rec, tok, &mine, bob->id, 0),
+                     APR_NOTFOUND);
+    ck_assert_ptr_nonnull(strstr(mine.error, "no token with id"));
+    ck_assert_int_eq(at_ops_audit(&evs, &mine, NULL), APR_SUCCESS);
+    ck_assert_int_eq(evs->nelts, 1);
+    ck_assert_int_eq(at_ops_audit(&evs, &mine, bob->id), APR_NOTFOUND);
+    ck_assert_int_eq(at_ops_revoke(&rec, &o, bob->id), APR_SUCCESS);
+    ck_assert_int_ne(rec->revoked_at, AT_TIME_NONE);
+}
+END_TEST
+
+START_TEST(lifecycle)
+{
+    at_ops_t o;
+    char tok[AT_TOKEN_MAX + 1], tok2[AT_TOKEN_MAX + 1];
+    at_token_rec_t *a, *b, *rec;
+    at_scope_change_t ch;
+    apr_array_header_t *evs;
+
+    at_ops_init(&o, st, "web:tester", NOW, "apt", pool);
+    a = mk(&o, "alice", "one", tok);
+    b = mk(&o, "alice", "two", tok);
+    ck_assert_int_eq(at_ops_create(&rec, tok, &o, &(at_create_req_t){
+        "alice", "one", NULL, words("dns", NULL), 0, 0, NULL }), APR_EEXIST);
+    ck_assert_int_eq(at_ops_rename(&rec, &o, b->id, "one"), APR_EEXIST);
+    ck_assert_int_eq(at_ops_rename(&rec, &o, b->id, "three"), APR_SUCCESS);
+    ck_assert_str_eq(rec->name, "three");
+
+    memset(&ch, 0, sizeof(ch));
+    ch.full = -1;
+    ch.remove = words("files", NULL);
+    ck_assert_int_eq(at_ops_scope(&rec, &o, a->id, &ch), APR_EBUSY);
+    ch.remove = words("dns", "email:read");
+    ck_assert_int_eq(at_ops_scope(&rec, &o, a->id, &ch), APR_EINVAL);
+    ch.remove = NULL;
+    ch.set = words("files", "dns:read");
+    ck_assert_int_eq(at_ops_scope(&rec, &o, a->id, &ch), APR_SUCCESS);
+    ck_assert_str_eq(rec->scopes, "dns:read files");
+    ch.set = NULL;
+    ch.full = 1;
+    ck_assert_int_eq(at_ops_scope(&rec, &o, a->id, &ch), APR_SUCCESS);
+    ck_assert_int_eq(rec->full_access, 1);
+
+    ck_assert_int_eq(at_ops_expire(&rec, &o, a->id, NOW - 10), APR_SUCCESS);
+    ck_assert_str_eq(at_token_rec_status(rec, NOW), "expired");
+    ck_assert_int_eq(at_ops_rotate(&rec, tok2, &o, a->id, 3600),
+                     APR_SUCCESS);
+    ck_assert_int_eq(rec->prev_until, NOW + 3600);
+    ck_assert_str_ne(tok, tok2);
+    ck_assert_int_eq(at_ops_revoke(&rec, &o, a->id), APR_SUCCESS);
+    ck_assert_int_eq(at_ops_revoke(&rec, &o, a->id), APR_SUCCESS);
+    ck_assert_int_eq(n_events("revoke"), 1);
+    ck_assert_int_eq(at_ops_rotate(&rec, tok2, &o, a->id, 0), APR_EBUSY);
+    ck_assert_int_eq(at_ops_delete(&rec, &o, a->id), APR_SUCCESS);
+    ck_assert_int_eq(at_ops_delete(&rec, &o, a->id), APR_NOTFOUND);
+    ck_assert_int_eq(at_ops_revoke(&rec, &o, "short"), APR_EINVAL);
+
+    /* A deleted token's events stay visible to its owner. */
+    o.owner = "alice";
+    ck_assert_int_eq(at_ops_audit(&evs, &o, a->id), APR_SUCCESS);
+    ck_assert_str_eq(APR_ARRAY_IDX(evs, evs->nelts - 1, at_audit_rec_t *)
+                     ->action, "delete");
+    o.owner = "alicia";
+    ck_assert_int_eq(at_ops_audit(&evs, &o, NULL), APR_SUCCESS);
+    ck_assert_int_eq(evs->nelts, 0);
+    /* The transaction never stays open after an operation. */
+    ck_assert_int_eq(at_store_begin(st, 1), APR_SUCCESS);
+    ck_assert_int_eq(at_store_rollback(st), APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(quote)
+{
+    ck_assert_str_eq(at_ops_quote("a'b\n", pool), "'a\\x27b\\x0a'");
+    ck_assert_str_eq(at_ops_quote(NULL, pool), "(none)");
+}
+END_TEST
+
+static Suite *ops_suite(void)
+{
+    Suite *s = suite_create("ops");
+    TCase *tc = tcase_create("sqlite");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, create_and_verify);
+    tcase_add_test(tc, create_refusals);
+    tcase_add_test(tc, owner_isolation);
+    tcase_add_test(tc, lifecycle);
+    tcase_add_test(tc, quote);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    if (apr_initialize() != APR_SUCCESS) {
+        return EXIT_FAILURE;
+    }
+    sr = srunner_create(ops_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
