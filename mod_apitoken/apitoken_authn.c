@@ -258,42 +258,19 @@ static const char *accepted_forms(const apitoken_accept_t *acc,
     return s;
 }
 
-int apitoken_check_authn(request_rec *r)
+/* Find the one credential of this request in the forms acc allows.
+ * OK with *cred and *header set; DECLINED when there is none;
+ * HTTP_BAD_REQUEST (challenge set) when it is malformed or ambiguous. */
+static int find_credential(at_cred_t *cred, const char **header,
+                           request_rec *r, const apitoken_accept_t *acc)
 {
-    const apitoken_dir_conf_t *conf;
-    const apitoken_accept_t *acc;
-    at_cred_t cred, c;
     const char *cred_header = NULL;
     const char *why = NULL;
-    const char *prefix = NULL;
     const char *const *h;
     count_t cnt;
-    at_token_t tok;
-    at_token_status_t ts;
-    at_token_rec_t *rec = NULL;
-    apitoken_conn_t *conn;
-    at_store_t *store;
-    at_reason_t reason;
-    apr_status_t rv;
-    apitoken_req_t *q;
-    apr_array_header_t *granted;
-    const char *bad;
-    const char *id;
+    at_cred_t c;
 
-    if (!apitoken_is_ours(r)) {
-        return DECLINED;
-    }
-    conf = ap_get_module_config(r->per_dir_config, &apitoken_module);
-    acc = conf->accept ? conf->accept : apitoken_accept_default();
-    r->ap_auth_type = (char *)APITOKEN_AUTH_TYPE;
-    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
-                  "APT02007: settings: accept=%s cache_ttl=%d "
-                  "track_usage=%s strip_credentials=%s",
-                  accepted_forms(acc, r->pool), conf->cache_ttl,
-                  conf->track_usage ? "on" : "off",
-                  conf->strip ? "on" : "off");
-    drop_spoofed(r);
-    memset(&cred, 0, sizeof(cred));
+    memset(cred, 0, sizeof(*cred));
 
     /* httpd folds repeated headers into one "a, b" value; count both ways
      * so two Authorization headers are refused, never half-read. */
@@ -310,7 +287,7 @@ int apitoken_check_authn(request_rec *r)
             return bad_request(r, apr_psprintf(r->pool, "Authorization: %s",
                                                why ? why : "malformed"));
         case AT_CRED_FOUND:
-            cred = c;
+            *cred = c;
             cred_header = "Authorization";
             break;
         default:
@@ -337,13 +314,52 @@ int apitoken_check_authn(request_rec *r)
                                                    "both %s and %s",
                                                    cred_header, *h));
             }
-            cred = c;
-            cred.form = AT_FORM_HEADER;
+            *cred = c;
+            cred->form = AT_FORM_HEADER;
             cred_header = *h;
             break;
         default:
             break;
         }
+    }
+    *header = cred_header;
+    return cred_header ? OK : DECLINED;
+}
+
+int apitoken_check_authn(request_rec *r)
+{
+    const apitoken_dir_conf_t *conf;
+    const apitoken_accept_t *acc;
+    at_cred_t cred;
+    const char *cred_header = NULL;
+    const char *prefix = NULL;
+    at_token_t tok;
+    at_token_status_t ts;
+    at_token_rec_t *rec = NULL;
+    apitoken_conn_t *conn;
+    at_store_t *store;
+    at_reason_t reason;
+    apr_status_t rv;
+    apitoken_req_t *q;
+    apr_array_header_t *granted;
+    const char *bad;
+    const char *id;
+
+    if (!apitoken_is_ours(r)) {
+        return DECLINED;
+    }
+    conf = ap_get_module_config(r->per_dir_config, &apitoken_module);
+    acc = conf->accept ? conf->accept : apitoken_accept_default();
+    r->ap_auth_type = (char *)APITOKEN_AUTH_TYPE;
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                  "APT02007: settings: accept=%s cache_ttl=%d "
+                  "track_usage=%s strip_credentials=%s",
+                  accepted_forms(acc, r->pool), conf->cache_ttl,
+                  conf->track_usage ? "on" : "off",
+                  conf->strip ? "on" : "off");
+    drop_spoofed(r);
+    if (find_credential(&cred, &cred_header, r, acc) == HTTP_BAD_REQUEST) {
+        return HTTP_BAD_REQUEST;
     }
     if (!cred_header) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
