@@ -13,6 +13,7 @@
 
 #include "at_dburl.h"
 #include "mod_apitoken.h"
+#include "apitoken_manage.h"
 
 APLOG_USE_MODULE(apitoken);
 
@@ -52,6 +53,7 @@ void *apitoken_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->track_usage_set = add->track_usage_set || base->track_usage_set;
     c->strip = add->strip_set ? add->strip : base->strip;
     c->strip_set = add->strip_set || base->strip_set;
+    c->manage = apitoken_manage_merge(p, base->manage, add->manage);
     return c;
 }
 
@@ -278,6 +280,7 @@ const command_rec apitoken_cmds[] = {
     AP_INIT_FLAG("ApiTokenStripCredentials", set_strip, NULL, OR_AUTHCFG,
         "On removes the token from the request headers once it has been "
         "checked, so backends and proxies never see it (default Off)."),
+    APITOKEN_MANAGE_CMDS,
     { NULL }
 };
 

@@ -14,6 +14,7 @@
 
 #include "at_log.h"
 #include "mod_apitoken.h"
+#include "apitoken_manage.h"
 
 static void core_log(void *baton, at_log_level_t level, const char *file,
                      int line, const char *msg)
@@ -75,6 +76,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_log_transaction(apitoken_log_transaction, NULL, NULL,
                             APR_HOOK_MIDDLE);
     apitoken_register_authz(p);
+    apitoken_manage_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(apitoken) = {

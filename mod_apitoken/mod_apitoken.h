@@ -58,6 +58,7 @@ typedef struct apitoken_dir_conf_t {
     int cache_ttl;                /* seconds; 0 = database on every request */
     int track_usage;
     int strip;
+    void *manage;                 /* apitoken_manage.c's settings or NULL */
 } apitoken_dir_conf_t;
 
 /* What a successful authentication leaves on the request for the authz

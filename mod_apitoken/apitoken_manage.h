@@ -1,0 +1,55 @@
+/* Licensed under the Apache License, Version 2.0 (see COPYING). */
+#ifndef APITOKEN_MANAGE_H
+#define APITOKEN_MANAGE_H
+
+/* The "Manage API Tokens" handler (SetHandler apitoken-manage): a JSON API
+ * under <location>/api/ and the static page at <location>/, for the
+ * authenticated REMOTE_USER's own tokens (admins: any owner's). */
+
+#include <httpd.h>
+#include <http_config.h>
+
+#define APITOKEN_MANAGE_HANDLER "apitoken-manage"
+
+/* Hooks of the handler: pre_config, post_config, child_init, handler. */
+void apitoken_manage_register_hooks(apr_pool_t *p);
+
+/* Per-directory settings hang off apitoken_dir_conf_t.manage (NULL when
+ * none of the directives below is used); merged without touching either
+ * input. */
+void *apitoken_manage_merge(apr_pool_t *p, void *base, void *add);
+
+const char *apitoken_manage_set_assets(cmd_parms *cmd, void *dconf,
+                                       const char *arg);
+const char *apitoken_manage_set_admins(cmd_parms *cmd, void *dconf,
+                                       const char *args);
+const char *apitoken_manage_set_feature(cmd_parms *cmd, void *dconf,
+                                        const char *name, const char *desc);
+const char *apitoken_manage_set_limit(cmd_parms *cmd, void *dconf,
+                                      const char *arg);
+const char *apitoken_manage_set_scope(cmd_parms *cmd, void *dconf,
+                                      const char *arg);
+
+/* The directives, for the module's command table. */
+#define APITOKEN_MANAGE_CMDS                                                 \
+    AP_INIT_TAKE1("ApiTokenManageAssets", apitoken_manage_set_assets, NULL, \
+        OR_AUTHCFG | RSRC_CONF,                                              \
+        "The directory holding the management page (index.html, "           \
+        "manage.css, manage.js); default: the installed copy."),             \
+    AP_INIT_RAW_ARGS("ApiTokenManageAdmins", apitoken_manage_set_admins,     \
+        NULL, OR_AUTHCFG | RSRC_CONF,                                        \
+        "Accounts that may manage the tokens of every owner (?owner=)."),    \
+    AP_INIT_TAKE2("ApiTokenFeature", apitoken_manage_set_feature, NULL,      \
+        OR_AUTHCFG | RSRC_CONF,                                              \
+        "A feature of the catalogue and its description; once any is "      \
+        "given, scopes of other features are refused."),                    \
+    AP_INIT_TAKE1("ApiTokenManageCreateLimit", apitoken_manage_set_limit,    \
+        NULL, OR_AUTHCFG | RSRC_CONF,                                        \
+        "The most tokens one account may create per minute, across all "    \
+        "httpd processes (default 10; 0 = no limit)."),                      \
+    AP_INIT_TAKE1("ApiTokenManageScope", apitoken_manage_set_scope, NULL,    \
+        OR_AUTHCFG | RSRC_CONF,                                              \
+        "The scope an API token needs to call the management API "          \
+        "(default tokens).")
+
+#endif
