@@ -19,6 +19,7 @@
 #include "at_token.h"
 #include "at_verify.h"
 #include "mod_apitoken.h"
+#include "apitoken_status.h"
 
 APLOG_USE_MODULE(apitoken);
 
@@ -141,6 +142,7 @@ static int bad_request(request_rec *r, const char *why)
 {
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "APT02001: invalid_request: %s", why);
+    apitoken_status_request(r, APITOKEN_ST_DENIED_INVALID_REQUEST);
     apitoken_set_challenge(r, "invalid_request", NULL);
     return HTTP_BAD_REQUEST;
 }
@@ -150,6 +152,7 @@ static int invalid_token(request_rec *r, const char *id, at_reason_t why)
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "APT02002: invalid_token: token %s: %s",
                   id ? id : "(unparsable)", at_reason_str(why));
+    apitoken_status_request(r, apitoken_status_denied(why));
     apitoken_set_challenge(r, "invalid_token", NULL);
     return HTTP_UNAUTHORIZED;
 }
@@ -226,6 +229,11 @@ int apitoken_fixups(request_rec *r)
     }
     drop_spoofed(r);
     q = apitoken_req_get(r);
+    if (q && r->user && !q->authorised) {
+        /* Fixups run only once authz has let the request through. */
+        q->authorised = 1;
+        apitoken_status_request(r, APITOKEN_ST_GRANTED);
+    }
     if (q && q->denied_scopes) {
         /* Another Require granted after ours refused: no stale challenge. */
         apr_table_unset(r->err_headers_out, "WWW-Authenticate");
@@ -365,6 +373,7 @@ int apitoken_check_authn(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "APT02004: no credentials in an accepted form (%s)",
                       accepted_forms(acc, r->pool));
+        apitoken_status_request(r, APITOKEN_ST_DENIED_NO_CREDENTIALS);
         apitoken_set_challenge(r, NULL, NULL);
         return HTTP_UNAUTHORIZED;
     }
@@ -379,6 +388,7 @@ int apitoken_check_authn(request_rec *r)
     rv = apitoken_db_acquire(&conn, &store, r);
     if (rv != APR_SUCCESS) {
         at_token_wipe(&tok);
+        apitoken_status_request(r, APITOKEN_ST_DB_UNAVAILABLE);
         return HTTP_SERVICE_UNAVAILABLE;
     }
     rv = apitoken_db_prefix(&prefix, conn, r);
@@ -388,12 +398,16 @@ int apitoken_check_authn(request_rec *r)
         return invalid_token(r, id, AT_REASON_WRONG_PREFIX);
     }
     if (rv == APR_SUCCESS) {
+        apr_time_t t0 = apr_time_now();
+
         rv = at_store_lookup(&rec, store, id, r->pool);
+        apitoken_status_observe_query(apr_time_now() - t0);
     }
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
         apitoken_db_log_down(r, at_store_error(store));
         apitoken_db_release(conn, 1);
         at_token_wipe(&tok);
+        apitoken_status_request(r, APITOKEN_ST_DB_UNAVAILABLE);
         return HTTP_SERVICE_UNAVAILABLE;
     }
     apitoken_db_release(conn, 0);

@@ -13,6 +13,7 @@
 
 #include "at_scope.h"
 #include "mod_apitoken.h"
+#include "apitoken_status.h"
 
 APLOG_USE_MODULE(apitoken);
 
@@ -32,6 +33,39 @@ static const char *scope_parse(cmd_parms *cmd, const char *line,
     }
     *parsed = scopes;
     return NULL;
+}
+
+/* Remember which granted scope served the required one, for the scope
+ * usage records (apitoken_usage.c); Full Access records the required one.
+ * An exact grant wins over a broader one. */
+static void note_used(apitoken_req_t *q, const char *need, apr_pool_t *p)
+{
+    const char *used = q->rec->full_access ? need : NULL;
+    int i;
+
+    for (i = 0; !used && i < q->granted->nelts; ++i) {
+        if (!strcmp(APR_ARRAY_IDX(q->granted, i, const char *), need)) {
+            used = need;
+        }
+    }
+    for (i = 0; !used && i < q->granted->nelts; ++i) {
+        const char *g = APR_ARRAY_IDX(q->granted, i, const char *);
+        if (at_scope_satisfies(g, need)) {
+            used = g;
+        }
+    }
+    if (!used) {
+        return;
+    }
+    if (!q->used_scopes) {
+        q->used_scopes = apr_array_make(p, 2, sizeof(const char *));
+    }
+    for (i = 0; i < q->used_scopes->nelts; ++i) {
+        if (!strcmp(APR_ARRAY_IDX(q->used_scopes, i, const char *), used)) {
+            return;
+        }
+    }
+    APR_ARRAY_PUSH(q->used_scopes, const char *) = used;
 }
 
 static authz_status scope_check(request_rec *r, const char *line,
@@ -55,6 +89,7 @@ static authz_status scope_check(request_rec *r, const char *line,
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "APT03001: token %s granted scope %s", q->rec->id,
                           APR_ARRAY_IDX(need, i, const char *));
+            note_used(q, APR_ARRAY_IDX(need, i, const char *), r->pool);
             return AUTHZ_GRANTED;
         }
     }

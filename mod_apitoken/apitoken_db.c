@@ -34,6 +34,7 @@ static const char default_driver_dir[] = AT_DBI_DRIVERDIR;
 
 #include "at_store_dbi.h"
 #include "mod_apitoken.h"
+#include "apitoken_status.h"
 
 APLOG_USE_MODULE(apitoken);
 
@@ -121,6 +122,7 @@ void apitoken_db_log_down(request_rec *r, const char *why)
     apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
     apr_uint32_t last = apr_atomic_read32(&child.down_logged_at);
 
+    apitoken_status_add(APITOKEN_ST_DB_ERRORS, 1);
     apr_atomic_set32(&child.down, 1);
     if (now - last < DOWN_LOG_EVERY && last != 0) {
         return;

@@ -13,6 +13,7 @@
 #include <apr_thread_mutex.h>
 
 #include "mod_apitoken.h"
+#include "apitoken_status.h"
 
 APLOG_USE_MODULE(apitoken);
 
@@ -75,6 +76,13 @@ int apitoken_log_transaction(request_rec *r)
     }
     conf = ap_get_module_config(r->per_dir_config, &apitoken_module);
     q = apitoken_req_get(r);
+    if (q && q->rec && !q->authorised) {
+        /* A good token that authz refused: counted here, once, as only
+         * now is it sure that no other Require line granted. */
+        apitoken_status_request(r, q->denied_scopes
+                                   ? APITOKEN_ST_DENIED_INSUFFICIENT_SCOPE
+                                   : APITOKEN_ST_DENIED_AUTHZ);
+    }
     if (!conf->track_usage || !q || !q->rec) {
         return DECLINED;
     }

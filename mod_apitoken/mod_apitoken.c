@@ -15,6 +15,7 @@
 #include "at_log.h"
 #include "mod_apitoken.h"
 #include "apitoken_manage.h"
+#include "apitoken_status.h"
 
 static void core_log(void *baton, at_log_level_t level, const char *file,
                      int line, const char *msg)
@@ -77,6 +78,7 @@ static void register_hooks(apr_pool_t *p)
                             APR_HOOK_MIDDLE);
     apitoken_register_authz(p);
     apitoken_manage_register_hooks(p);
+    apitoken_status_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(apitoken) = {

@@ -68,6 +68,8 @@ typedef struct apitoken_req_t {
     const apr_array_header_t *granted;  /* normalised scope strings */
     const char *denied_scopes;          /* required scopes a provider refused */
     const char *cred_header;            /* header that carried the credential */
+    apr_array_header_t *used_scopes;    /* granted scopes a Require used */
+    int authorised;                     /* authz let the request through */
 } apitoken_req_t;
 
 /* apitoken_config.c */
