@@ -179,14 +179,12 @@ static const char *iso_time(apr_time_t t, apr_pool_t *p)
                         e.tm_hour, e.tm_min, e.tm_sec);
 }
 
-/* Bucket bounds as Prometheus writes them ("0.0005", "0.001", ...). */
-static const char *le_text(int i, apr_pool_t *p)
-{
-    if (i >= APITOKEN_ST_NBUCKETS - 1) {
-        return "+Inf";
-    }
-    return apr_psprintf(p, "%g", (double)bucket_us[i] / 1e6);
-}
+/* Bucket bounds as Prometheus writes them; APR's "%g" drops the leading
+ * zero, so they are spelt out (same order as APITOKEN_ST_BUCKETS_US). */
+static const char *const le_names[APITOKEN_ST_NBUCKETS] = {
+    "0.0005", "0.001", "0.002", "0.005", "0.01", "0.025", "0.05", "0.1",
+    "0.25", "+Inf"
+};
 
 static void show_text(request_rec *r, const shared_t *v, apr_time_t now)
 {
@@ -218,7 +216,7 @@ static void show_text(request_rec *r, const shared_t *v, apr_time_t now)
     for (i = 0; i < APITOKEN_ST_NBUCKETS; ++i) {
         cum += v->bucket[i];
         ap_rprintf(r, "db.query_seconds_le_%s: %" APR_UINT64_T_FMT "\n",
-                   le_text(i, r->pool), cum);
+                   le_names[i], cum);
     }
     ap_rprintf(r, "usage_writes: %" APR_UINT64_T_FMT "\n",
                v->c[APITOKEN_ST_USAGE_WRITES]);
@@ -279,7 +277,7 @@ static void show_prometheus(request_rec *r, const shared_t *v, apr_time_t now)
     for (i = 0; i < APITOKEN_ST_NBUCKETS; ++i) {
         cum += v->bucket[i];
         ap_rprintf(r, "apitoken_db_query_seconds_bucket{le=\"%s\"} %"
-                   APR_UINT64_T_FMT "\n", le_text(i, r->pool), cum);
+                   APR_UINT64_T_FMT "\n", le_names[i], cum);
     }
     ap_rprintf(r, "apitoken_db_query_seconds_sum %.6f\n",
                (double)v->q_sum_us / 1e6);
