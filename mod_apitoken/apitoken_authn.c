@@ -19,6 +19,7 @@
 #include "at_token.h"
 #include "at_verify.h"
 #include "mod_apitoken.h"
+#include "apitoken_cache.h"
 #include "apitoken_status.h"
 
 APLOG_USE_MODULE(apitoken);
@@ -343,7 +344,10 @@ int apitoken_check_authn(request_rec *r)
     const char *prefix = NULL;
     at_token_t tok;
     at_token_status_t ts;
-    at_token_rec_t *rec = NULL;
+    const at_token_rec_t *rec = NULL;
+    at_token_rec_t *found = NULL;
+    apr_int64_t seq = 0;
+    int cached = 0;
     apitoken_conn_t *conn;
     at_store_t *store;
     at_reason_t reason;
@@ -385,6 +389,27 @@ int apitoken_check_authn(request_rec *r)
     /* The id is public; the secret is wiped as soon as it has been used. */
     id = apr_pstrdup(r->pool, tok.id);
 
+    /* The cache, when on here and its change marker is fresh; otherwise
+     * (TTL 0, marker unreadable) the database decides, or 503. */
+    if (conf->cache_ttl > 0
+        && apitoken_cache_marker(&seq, &prefix, r) == APR_SUCCESS) {
+        cached = 1;
+        if (strcmp(prefix, tok.prefix)) {
+            at_token_wipe(&tok);
+            return invalid_token(r, id, AT_REASON_WRONG_PREFIX);
+        }
+        switch (apitoken_cache_get(&rec, id, seq, conf->cache_ttl, r)) {
+        case APITOKEN_CACHE_UNKNOWN:
+            at_token_wipe(&tok);
+            return invalid_token(r, id, AT_REASON_UNKNOWN_ID);
+        default:
+            break;
+        }
+    }
+    if (rec) {
+        goto verify;
+    }
+
     rv = apitoken_db_acquire(&conn, &store, r);
     if (rv != APR_SUCCESS) {
         at_token_wipe(&tok);
@@ -400,7 +425,7 @@ int apitoken_check_authn(request_rec *r)
     if (rv == APR_SUCCESS) {
         apr_time_t t0 = apr_time_now();
 
-        rv = at_store_lookup(&rec, store, id, r->pool);
+        rv = at_store_lookup(&found, store, id, r->pool);
         apitoken_status_observe_query(apr_time_now() - t0);
     }
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
@@ -411,11 +436,16 @@ int apitoken_check_authn(request_rec *r)
         return HTTP_SERVICE_UNAVAILABLE;
     }
     apitoken_db_release(conn, 0);
+    if (cached) {
+        apitoken_cache_put(id, found, seq, conf->cache_ttl, r);
+    }
     if (rv == APR_NOTFOUND) {
         at_token_wipe(&tok);
         return invalid_token(r, id, AT_REASON_UNKNOWN_ID);
     }
+    rec = found;
 
+verify:
     reason = at_verify_record(rec, &tok, apr_time_sec(r->request_time),
                               r->useragent_ip, cred.user, r->pool);
     at_token_wipe(&tok);

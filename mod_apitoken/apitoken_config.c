@@ -13,6 +13,7 @@
 
 #include "at_dburl.h"
 #include "mod_apitoken.h"
+#include "apitoken_cache.h"
 #include "apitoken_manage.h"
 
 APLOG_USE_MODULE(apitoken);
@@ -31,7 +32,7 @@ void *apitoken_create_dir_conf(apr_pool_t *p, char *dir)
     apitoken_dir_conf_t *c = apr_pcalloc(p, sizeof(*c));
 
     c->accept = &accept_default;
-    c->cache_ttl = 0;
+    c->cache_ttl = APITOKEN_DEFAULT_CACHE_TTL;
     c->track_usage = 0;
     c->strip = 0;
     return c;
@@ -271,9 +272,12 @@ const command_rec apitoken_cmds[] = {
     AP_INIT_RAW_ARGS("ApiTokenAccept", set_accept, NULL, OR_AUTHCFG,
         "The credential forms accepted here: bearer, basic, scheme:WORD "
         "and/or header:NAME (default bearer)."),
+    AP_INIT_TAKE1("ApiTokenCache", apitoken_cache_set, NULL, RSRC_CONF,
+        "The shared cache of token lookups: a socache provider with its "
+        "arguments (default shmcb), or none."),
     AP_INIT_TAKE1("ApiTokenCacheTTL", set_cache_ttl, NULL, OR_AUTHCFG,
-        "How many seconds a token lookup may be reused; 0 (the default) "
-        "asks the database on every request."),
+        "How many seconds a cached token lookup may be reused (default "
+        "300); 0 asks the database on every request."),
     AP_INIT_FLAG("ApiTokenTrackUsage", set_track_usage, NULL, OR_AUTHCFG,
         "On records each token's last-used time and client address after "
         "the response (default Off)."),

@@ -14,6 +14,7 @@
 
 #include "at_log.h"
 #include "mod_apitoken.h"
+#include "apitoken_cache.h"
 #include "apitoken_manage.h"
 #include "apitoken_status.h"
 
@@ -36,6 +37,7 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     /* A restart reads the configuration again from scratch. */
     apitoken_global = NULL;
+    apitoken_cache_pre_config(pconf);
     return OK;
 }
 
@@ -53,6 +55,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     at_log_set(core_log, NULL, AT_LOG_DEBUG);
     return apitoken_db_post_config(pconf, s) == APR_SUCCESS
+           && apitoken_cache_post_config(pconf, ptemp, s) == APR_SUCCESS
            ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
@@ -61,6 +64,7 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
     at_log_set(core_log, NULL, AT_LOG_DEBUG);
     apitoken_usage_child_init(pchild);
     apitoken_db_child_init(pchild, s);
+    apitoken_cache_child_init(pchild, s);
 }
 
 static void register_hooks(apr_pool_t *p)

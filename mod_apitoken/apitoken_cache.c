@@ -1,0 +1,408 @@
+/* Licensed under the Apache License, Version 2.0 (see COPYING). */
+
+/* The token cache on httpd's socache (see apitoken_cache.h for the
+ * contract).  Entries are a fixed binary header followed by the record's
+ * strings; they hold the store's data, never a decision. */
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_main.h>
+#include <ap_provider.h>
+#include <ap_socache.h>
+#include <util_mutex.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <apr_global_mutex.h>
+
+#include "apitoken_cache.h"
+#include "apitoken_status.h"
+#include "mod_apitoken.h"
+
+APLOG_USE_MODULE(apitoken);
+
+#define ENTRY_MAGIC    0x41505431u   /* "APT1"; bump when the layout changes */
+#define ENTRY_RECORD   1
+#define ENTRY_UNKNOWN  2
+/* Larger records (very long network lists) are simply not cached. */
+#define ENTRY_MAX      8192
+#define N_STRINGS      7
+
+typedef struct entry_head_t {
+    apr_uint32_t magic;
+    apr_uint32_t kind;
+    apr_int64_t seq;             /* marker seen before the lookup */
+    apr_int64_t stored_at;       /* apr_time_t */
+    apr_int64_t full_access;
+    apr_int64_t created_at;
+    apr_int64_t expires_at;
+    apr_int64_t revoked_at;
+    apr_int64_t prev_until;
+} entry_head_t;
+
+/* Process-wide configuration, rebuilt from pre_config on every (re)start. */
+static struct {
+    int off;                     /* ApiTokenCache none, or no provider */
+    const char *name;            /* provider name as configured */
+    const ap_socache_provider_t *prov;
+    ap_socache_instance_t *inst;
+    apr_global_mutex_t *mutex;   /* only when the provider needs one */
+    int ready;                   /* post_config initialised it */
+} cache;
+
+/* Per child: the last marker read. */
+static struct {
+    apr_thread_mutex_t *lock;
+    apr_int64_t seq;
+    apr_time_t read_at;          /* when the last good read started */
+    int reading;                 /* a request is reading it now */
+    char prefix[32];
+} marker;
+
+void apitoken_cache_pre_config(apr_pool_t *pconf)
+{
+    memset(&cache, 0, sizeof(cache));
+    ap_mutex_register(pconf, APITOKEN_CACHE_MUTEX, NULL, APR_LOCK_DEFAULT, 0);
+}
+
+const char *apitoken_cache_set(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *sep, *name, *args = NULL;
+
+    if (err) {
+        return err;
+    }
+    if (cache.name || cache.off) {
+        return "ApiTokenCache is already set; give it once";
+    }
+    if (!strcasecmp(arg, "none")) {
+        cache.off = 1;
+        return NULL;
+    }
+    sep = ap_strchr_c(arg, ':');
+    name = sep ? apr_pstrmemdup(cmd->pool, arg, sep - arg) : arg;
+    if (sep) {
+        args = sep + 1;
+    }
+    cache.prov = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                                    AP_SOCACHE_PROVIDER_VERSION);
+    if (!cache.prov) {
+        return apr_psprintf(cmd->pool, "ApiTokenCache: unknown socache "
+                            "provider '%s' (load mod_socache_%s before "
+                            "mod_apitoken, or say none)", name, name);
+    }
+    err = cache.prov->create(&cache.inst, args, cmd->temp_pool, cmd->pool);
+    if (err) {
+        return apr_psprintf(cmd->pool, "ApiTokenCache %s: %s", name, err);
+    }
+    cache.name = name;
+    return NULL;
+}
+
+static apr_status_t cache_destroy(void *data)
+{
+    server_rec *s = data;
+
+    if (cache.ready && cache.inst) {
+        cache.prov->destroy(cache.inst, s);
+    }
+    cache.ready = 0;
+    cache.inst = NULL;
+    return APR_SUCCESS;
+}
+
+apr_status_t apitoken_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
+                                        server_rec *s)
+{
+    struct ap_socache_hints hints;
+    const char *err;
+    apr_status_t rv;
+
+    if (cache.off || !apitoken_global || !apitoken_global->db) {
+        return APR_SUCCESS;
+    }
+    if (!cache.prov) {
+        cache.prov = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, "shmcb",
+                                        AP_SOCACHE_PROVIDER_VERSION);
+        if (!cache.prov) {
+            /* The default needs mod_socache_shmcb; without it every
+             * request asks the database, as with ApiTokenCacheTTL 0. */
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                         "APT05001: token cache off: mod_socache_shmcb is "
+                         "not loaded (load it, or set ApiTokenCache)");
+            cache.off = 1;
+            return APR_SUCCESS;
+        }
+        cache.name = "shmcb";
+        err = cache.prov->create(&cache.inst, NULL, ptemp, pconf);
+        if (err) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                         "APT05002: ApiTokenCache shmcb: %s", err);
+            return APR_EGENERAL;
+        }
+    }
+    if (cache.prov->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+        rv = ap_global_mutex_create(&cache.mutex, NULL, APITOKEN_CACHE_MUTEX,
+                                    NULL, s, pconf, 0);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                         "APT05003: cannot create the %s mutex",
+                         APITOKEN_CACHE_MUTEX);
+            return rv;
+        }
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.avg_id_len = AT_ID_LEN;
+    hints.avg_obj_size = 320;
+    hints.expiry_interval = apr_time_from_sec(30);
+    rv = cache.prov->init(cache.inst, APITOKEN_CACHE_MUTEX, &hints, s, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "APT05004: cannot initialise the %s token cache",
+                     cache.name);
+        return rv;
+    }
+    cache.ready = 1;
+    apr_pool_cleanup_register(pconf, s, cache_destroy,
+                              apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
+
+void apitoken_cache_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_status_t rv;
+
+    memset(&marker, 0, sizeof(marker));
+    if (!cache.ready) {
+        return;
+    }
+    if (cache.mutex) {
+        rv = apr_global_mutex_child_init(&cache.mutex,
+                                         apr_global_mutex_lockfile(
+                                             cache.mutex), pchild);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                         "APT05005: cannot attach the %s mutex; token "
+                         "cache off in this process", APITOKEN_CACHE_MUTEX);
+            cache.ready = 0;
+            return;
+        }
+    }
+    rv = apr_thread_mutex_create(&marker.lock, APR_THREAD_MUTEX_DEFAULT,
+                                 pchild);
+    if (rv != APR_SUCCESS) {
+        cache.ready = 0;
+    }
+}
+
+/* Read the marker now; the caller has claimed marker.reading. */
+static void marker_read(request_rec *r)
+{
+    apr_time_t started = apr_time_now();
+    apitoken_conn_t *conn;
+    at_store_t *store;
+    const char *pf = NULL;
+    apr_int64_t seq = 0;
+    apr_status_t rv;
+    int version = 0;
+
+    rv = apitoken_db_acquire(&conn, &store, r);
+    if (rv == APR_SUCCESS) {
+        rv = at_store_get_meta(store, &pf, &version, &seq, r->pool);
+        if (rv != APR_SUCCESS) {
+            apitoken_db_log_down(r, at_store_error(store));
+        }
+        apitoken_db_release(conn, rv != APR_SUCCESS && rv != APR_NOTFOUND);
+    }
+    apr_thread_mutex_lock(marker.lock);
+    if (rv == APR_SUCCESS && pf && strlen(pf) < sizeof(marker.prefix)) {
+        apr_cpystrn(marker.prefix, pf, sizeof(marker.prefix));
+        marker.seq = seq;
+        marker.read_at = started;
+        apitoken_status_marker_read(started);
+    }
+    marker.reading = 0;
+    apr_thread_mutex_unlock(marker.lock);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, rv, r,
+                  "APT05006: change marker %" APR_INT64_T_FMT " (%s)", seq,
+                  rv == APR_SUCCESS ? "read" : "read failed");
+}
+
+apr_status_t apitoken_cache_marker(apr_int64_t *seq, const char **prefix,
+                                   request_rec *r)
+{
+    apr_time_t now = apr_time_now();
+    int due, fresh;
+
+    if (!cache.ready || !marker.lock) {
+        return APR_ENOTIMPL;
+    }
+    apr_thread_mutex_lock(marker.lock);
+    due = !marker.reading
+          && now - marker.read_at
+             >= apr_time_from_msec(APITOKEN_MARKER_INTERVAL_MS);
+    if (due) {
+        marker.reading = 1;
+    }
+    apr_thread_mutex_unlock(marker.lock);
+    if (due) {
+        marker_read(r);
+    }
+    apr_thread_mutex_lock(marker.lock);
+    fresh = marker.read_at
+            && apr_time_now() - marker.read_at
+               < apr_time_from_msec(APITOKEN_MARKER_STALE_MS);
+    *seq = marker.seq;
+    *prefix = fresh ? apr_pstrdup(r->pool, marker.prefix) : NULL;
+    apr_thread_mutex_unlock(marker.lock);
+    return fresh ? APR_SUCCESS : APR_EGENERAL;
+}
+
+static apr_status_t locked_retrieve(server_rec *s, const char *id,
+                                    unsigned char *buf, unsigned int *len,
+                                    apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if (cache.mutex && apr_global_mutex_lock(cache.mutex) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    rv = cache.prov->retrieve(cache.inst, s, (const unsigned char *)id,
+                              (unsigned int)strlen(id), buf, len, p);
+    if (cache.mutex) {
+        apr_global_mutex_unlock(cache.mutex);
+    }
+    return rv;
+}
+
+apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **out,
+                                           const char *id, apr_int64_t seq,
+                                           int ttl, request_rec *r)
+{
+    unsigned char buf[ENTRY_MAX];
+    unsigned int len = sizeof(buf);
+    const char *str[N_STRINGS];
+    entry_head_t h;
+    at_token_rec_t *rec;
+    apr_time_t age;
+    const char *cur, *end;
+    int i;
+
+    *out = NULL;
+    if (!cache.ready || ttl <= 0
+        || locked_retrieve(r->server, id, buf, &len, r->pool) != APR_SUCCESS
+        || len < sizeof(h)) {
+        apitoken_status_add(APITOKEN_ST_CACHE_MISS, 1);
+        return APITOKEN_CACHE_MISS;
+    }
+    memcpy(&h, buf, sizeof(h));
+    age = apr_time_now() - (apr_time_t)h.stored_at;
+    if (h.magic != ENTRY_MAGIC || h.seq < seq || age < 0
+        || age >= apr_time_from_sec(ttl)
+        || (h.kind == ENTRY_UNKNOWN
+            && age >= apr_time_from_sec(APITOKEN_NEGATIVE_TTL))) {
+        apitoken_status_add(APITOKEN_ST_CACHE_STALE, 1);
+        return APITOKEN_CACHE_MISS;
+    }
+    if (h.kind == ENTRY_UNKNOWN) {
+        apitoken_status_add(APITOKEN_ST_CACHE_NEGATIVE_HIT, 1);
+        return APITOKEN_CACHE_UNKNOWN;
+    }
+    if (h.kind != ENTRY_RECORD) {
+        apitoken_status_add(APITOKEN_ST_CACHE_MISS, 1);
+        return APITOKEN_CACHE_MISS;
+    }
+    cur = (const char *)buf + sizeof(h);
+    end = (const char *)buf + len;
+    for (i = 0; i < N_STRINGS; ++i) {
+        const char *nul = memchr(cur, '\0', end - cur);
+        if (!nul) {
+            return APITOKEN_CACHE_MISS;
+        }
+        str[i] = apr_pstrmemdup(r->pool, cur, nul - cur);
+        cur = nul + 1;
+    }
+    if (strcmp(str[0], id)) {
+        apitoken_status_add(APITOKEN_ST_CACHE_MISS, 1);
+        return APITOKEN_CACHE_MISS;
+    }
+    rec = apr_pcalloc(r->pool, sizeof(*rec));
+    rec->id = str[0];
+    rec->owner = str[1];
+    rec->name = str[2];
+    rec->digest = str[3];
+    rec->scopes = str[4];
+    rec->allowed_nets = str[5];
+    rec->prev_digest = str[6];
+    rec->full_access = h.full_access != 0;
+    rec->created_at = h.created_at;
+    rec->expires_at = h.expires_at;
+    rec->revoked_at = h.revoked_at;
+    rec->prev_until = h.prev_until;
+    /* Not kept: never part of a decision. */
+    rec->last_used_at = AT_TIME_NONE;
+    rec->last_used_addr = "";
+    rec->description = "";
+    *out = rec;
+    apitoken_status_add(APITOKEN_ST_CACHE_HIT, 1);
+    return APITOKEN_CACHE_HIT;
+}
+
+void apitoken_cache_put(const char *id, const at_token_rec_t *rec,
+                        apr_int64_t seq, int ttl, request_rec *r)
+{
+    unsigned char buf[ENTRY_MAX];
+    apr_size_t len = sizeof(entry_head_t);
+    apr_time_t now = apr_time_now();
+    int keep = ttl;
+    entry_head_t h;
+    int i;
+
+    if (!cache.ready || ttl <= 0) {
+        return;
+    }
+    memset(&h, 0, sizeof(h));
+    h.magic = ENTRY_MAGIC;
+    h.kind = rec ? ENTRY_RECORD : ENTRY_UNKNOWN;
+    h.seq = seq;
+    h.stored_at = now;
+    if (rec) {
+        const char *str[N_STRINGS];
+
+        str[0] = rec->id;
+        str[1] = rec->owner;
+        str[2] = rec->name;
+        str[3] = rec->digest;
+        str[4] = rec->scopes;
+        str[5] = rec->allowed_nets;
+        str[6] = rec->prev_digest;
+        for (i = 0; i < N_STRINGS; ++i) {
+            apr_size_t n = strlen(str[i] ? str[i] : "") + 1;
+            if (len + n > sizeof(buf)) {
+                return;
+            }
+            memcpy(buf + len, str[i] ? str[i] : "", n);
+            len += n;
+        }
+        h.full_access = rec->full_access;
+        h.created_at = rec->created_at;
+        h.expires_at = rec->expires_at;
+        h.revoked_at = rec->revoked_at;
+        h.prev_until = rec->prev_until;
+    }
+    else if (keep > APITOKEN_NEGATIVE_TTL) {
+        keep = APITOKEN_NEGATIVE_TTL;
+    }
+    memcpy(buf, &h, sizeof(h));
+    if (cache.mutex && apr_global_mutex_lock(cache.mutex) != APR_SUCCESS) {
+        return;
+    }
+    /* A full cache drops the entry; the next request asks again. */
+    cache.prov->store(cache.inst, r->server, (const unsigned char *)id,
+                      (unsigned int)strlen(id), now + apr_time_from_sec(keep),
+                      buf, (unsigned int)len, r->pool);
+    if (cache.mutex) {
+        apr_global_mutex_unlock(cache.mutex);
+    }
+}

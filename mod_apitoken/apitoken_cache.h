@@ -1,0 +1,66 @@
+/* Licensed under the Apache License, Version 2.0 (see COPYING). */
+#ifndef APITOKEN_CACHE_H
+#define APITOKEN_CACHE_H
+
+/* The cross-process token cache (httpd's socache, shmcb by default) and
+ * the change marker that keeps it honest.
+ *
+ * An entry holds what the store returned for one token id (or that the id
+ * is unknown), never a decision: the caller re-checks secret, expiry,
+ * revocation, networks and scopes on every request.  Each entry carries
+ * the database change marker (apitoken_meta.change_seq) this process had
+ * seen when it asked the database; each process reads the marker at most
+ * every APITOKEN_MARKER_INTERVAL_MS and trusts an entry only when it is
+ * not older than the last change it has seen.  When the marker could not
+ * be read for APITOKEN_MARKER_STALE_MS the cache is not used at all, so a
+ * database outage gives 503s, never answers from old entries. */
+
+#include <httpd.h>
+#include <http_config.h>
+
+#include "at_store.h"
+
+#define APITOKEN_CACHE_MUTEX      "apitoken-cache"
+#define APITOKEN_DEFAULT_CACHE_TTL 300
+/* How often one process reads the marker, and when it stops trusting it. */
+#define APITOKEN_MARKER_INTERVAL_MS 500
+#define APITOKEN_MARKER_STALE_MS    2000
+/* Unknown ids are remembered this long at most (and never past the TTL). */
+#define APITOKEN_NEGATIVE_TTL 5
+
+typedef enum {
+    APITOKEN_CACHE_MISS = 0,     /* ask the database */
+    APITOKEN_CACHE_HIT,          /* *rec is the stored record */
+    APITOKEN_CACHE_UNKNOWN       /* the id was not in the database */
+} apitoken_cache_result_t;
+
+/* Hooks, called from mod_apitoken.c. */
+void apitoken_cache_pre_config(apr_pool_t *pconf);
+apr_status_t apitoken_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
+                                        server_rec *s);
+void apitoken_cache_child_init(apr_pool_t *pchild, server_rec *s);
+
+/* ApiTokenCache PROVIDER[:ARGS] | none (directive handler). */
+const char *apitoken_cache_set(cmd_parms *cmd, void *dummy, const char *arg);
+
+/* The change marker this process trusts, reading it first when it is due
+ * (one request per interval does, on a pooled connection; the others go
+ * on with the value they have).  APR_SUCCESS with *seq and *prefix (the
+ * schema's token prefix) set; an error when the cache is off or the marker
+ * is too old to trust (the caller then asks the database). */
+apr_status_t apitoken_cache_marker(apr_int64_t *seq, const char **prefix,
+                                   request_rec *r);
+
+/* Look id up.  An entry counts only when it was stored under a marker
+ * >= seq and is younger than ttl seconds.  A hit's record is allocated
+ * from r->pool. */
+apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **rec,
+                                           const char *id, apr_int64_t seq,
+                                           int ttl, request_rec *r);
+
+/* Remember what the database said for id (rec NULL: unknown), tagged with
+ * the marker seq read before the lookup. */
+void apitoken_cache_put(const char *id, const at_token_rec_t *rec,
+                        apr_int64_t seq, int ttl, request_rec *r);
+
+#endif
