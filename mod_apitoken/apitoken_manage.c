@@ -350,6 +350,7 @@ static int send_json(request_rec *r, int status, at_jbuf_t *b)
                      len);
 }
 
+/* Send the JSON error; returns DONE. */
 static int fail(request_rec *r, int status, const char *code,
                 const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -370,7 +371,9 @@ static int fail(request_rec *r, int status, const char *code,
     at_jbuf_raw(&b, ", \"message\": ");
     at_jbuf_str(&b, msg);
     at_jbuf_raw(&b, "}");
-    return send_json(r, status, &b);
+    send_json(r, status, &b);
+    /* Not OK: callers stop at the first answer that is not OK. */
+    return DONE;
 }
 
 /* An at_ops failure as HTTP. */
@@ -588,7 +591,10 @@ static int read_body(mreq_t *m)
                     "the request body must be application/json");
     }
     if (cl && apr_atoi64(cl) > BODY_MAX) {
-        r->connection->keepalive = AP_CONN_CLOSE;
+        /* Reading a huge body only to discard it is not worth it. */
+        if (apr_atoi64(cl) > 16 * BODY_MAX) {
+            r->connection->keepalive = AP_CONN_CLOSE;
+        }
         return fail(r, HTTP_REQUEST_ENTITY_TOO_LARGE, "too_large",
                     "the request body is larger than %d bytes", BODY_MAX);
     }
@@ -600,7 +606,6 @@ static int read_body(mreq_t *m)
                > 0) {
             len += (apr_size_t)n;
             if (len > BODY_MAX) {
-                r->connection->keepalive = AP_CONN_CLOSE;
                 return fail(r, HTTP_REQUEST_ENTITY_TOO_LARGE, "too_large",
                             "the request body is larger than %d bytes",
                             BODY_MAX);
@@ -1262,7 +1267,8 @@ static int manage_handler(request_rec *r)
                        : &manage_default;
     security_headers(r);
     if (!(route = api_route(r->uri))) {
-        return serve_asset(r, c);
+        rc = serve_asset(r, c);
+        return rc == DONE ? OK : rc;
     }
 
     memset(&m, 0, sizeof(m));
@@ -1300,7 +1306,7 @@ static int manage_handler(request_rec *r)
     if (m.conn) {
         apitoken_db_release(m.conn, r->status == HTTP_SERVICE_UNAVAILABLE);
     }
-    return rc;
+    return rc == DONE ? OK : rc;
 }
 
 void apitoken_manage_register_hooks(apr_pool_t *p)

@@ -1,0 +1,153 @@
+"""A httpd serving the token management API and page (SetHandler
+apitoken-manage), for the test_6xx suites.
+
+    env = ManageEnv(request)            # SQLite store + httpd, started
+    r = env.call("alice", "POST", "api/tokens", {"name": "ci", ...})
+    env.close()
+
+/manage/ is protected by HTTP Basic (mod_auth_basic + mod_authn_file, a
+private htpasswd file); /tmanage/ by API tokens (AuthType apitoken).  Both
+serve the page from the source tree's manage/ directory.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import re
+
+import requests
+
+from httpd_server import (ALLOW_AUTHZ, ALLOW_DB_DOWN, Env, Httpd,
+                          STANDARD_CONF, open_store)
+
+SRC_ASSETS = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))), "manage")
+
+USERS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw",
+         "root": "root-pw", "dave": "dave-pw"}
+
+FEATURES = [("dns", "DNS zones and records"),
+            ("email", "Mailboxes and forwarders"),
+            ("files", "Files in the web space"),
+            ("tokens", "Manage API tokens")]
+
+CSRF = {"X-Requested-With": "apitoken"}
+
+ALLOW = ALLOW_AUTHZ + [r"AH01617: user .*: authentication failure"]
+
+
+def manage_conf(limit=1000):
+    feats = "\n".join(f'    ApiTokenFeature {n} "{d}"' for n, d in FEATURES)
+    common = f"""    SetHandler apitoken-manage
+    ApiTokenManageAssets "{SRC_ASSETS}"
+    ApiTokenManageAdmins root
+{feats}
+"""
+    return STANDARD_CONF + f"""
+<Location /manage/>
+    AuthType Basic
+    AuthName "Token management"
+    AuthBasicProvider file
+    AuthUserFile "@ROOT@/conf/htpasswd"
+    Require valid-user
+{common}    ApiTokenManageCreateLimit {limit}
+</Location>
+<Location /limited/>
+    AuthType Basic
+    AuthName "Token management"
+    AuthBasicProvider file
+    AuthUserFile "@ROOT@/conf/htpasswd"
+    Require valid-user
+{common}    ApiTokenManageCreateLimit 3
+</Location>
+<Location /tmanage/>
+    AuthType apitoken
+    AuthName "Token management"
+    AuthzSendForbiddenOnFailure On
+    Require valid-user
+{common}    ApiTokenManageCreateLimit {limit}
+</Location>
+"""
+
+
+GLOBAL = """LoadModule auth_basic_module /usr/lib/apache2/modules/mod_auth_basic.so
+LoadModule authn_file_module /usr/lib/apache2/modules/mod_authn_file.so
+"""
+
+
+def write_htpasswd(path):
+    with open(path, "w") as f:
+        for u, pw in USERS.items():
+            digest = base64.b64encode(hashlib.sha1(pw.encode()).digest())
+            f.write(f"{u}:{{SHA}}{digest.decode()}\n")
+    os.chmod(path, 0o644)
+
+
+class ManageEnv(Env):
+    def __init__(self, request, kind="sqlite3", mpm="event"):
+        store = open_store(request, kind)
+        h = Httpd(store.url, mpm=mpm, conf=manage_conf(),
+                  global_conf=GLOBAL)
+        write_htpasswd(os.path.join(h.root, "conf", "htpasswd"))
+        try:
+            h.start()
+        except Exception:
+            h.close()
+            store.close()
+            raise
+        super().__init__(store, h)
+        self.secrets = store.secrets
+        self.origin = f"http://127.0.0.1:{h.port}"
+
+    def url(self, path, base="/manage/"):
+        return self.httpd.url(base + path)
+
+    def call(self, user, method, path, body=None, headers=None,
+             base="/manage/", token=None, raw=None, check_headers=True):
+        """One API request as user (Basic) or with token (Bearer); the
+        CSRF header and a JSON body are sent for state changes unless
+        headers say otherwise.  Every response must carry no-store."""
+        h = {}
+        if method != "GET":
+            h.update(CSRF)
+            h["Content-Type"] = "application/json"
+        h.update(headers or {})
+        h = {k: v for k, v in h.items() if v is not None}
+        auth = None
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        elif user:
+            auth = (user, USERS[user])
+        data = raw
+        if data is None and body is not None:
+            data = json.dumps(body)
+        if data is None and method not in ("GET", "HEAD"):
+            data = "{}"
+        r = requests.request(method, self.url(path, base), data=data,
+                             headers=h, auth=auth, timeout=30,
+                             allow_redirects=False)
+        if check_headers and r.status_code != 401:
+            assert r.headers.get("Cache-Control") == "no-store", \
+                (method, path, r.status_code, r.headers)
+        if "token" in (r.headers.get("Content-Type") or "") or True:
+            m = re.search(r'"token": "([^"]+)"', r.text)
+            if m:
+                self.secrets.append(m.group(1))
+        return r
+
+    def create(self, user="alice", **body):
+        body.setdefault("scopes", ["dns"])
+        r = self.call(user, "POST", "api/tokens", body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def api_get(self, path, token):
+        return self.httpd.get(path, token=token)
+
+    def check_logs(self, extra=()):
+        self.httpd.check_logs(self.secrets, allow=ALLOW + list(extra))
+
+
+__all__ = ["ManageEnv", "USERS", "FEATURES", "CSRF", "ALLOW", "ALLOW_DB_DOWN",
+           "SRC_ASSETS", "write_htpasswd", "manage_conf", "GLOBAL"]
