@@ -19,7 +19,8 @@
  *
  * A store handle is used by one thread at a time. */
 
-#define AT_SCHEMA_VERSION 1
+/* 2: apitoken_scope_usage (which granted scopes a token exercised). */
+#define AT_SCHEMA_VERSION 2
 #define AT_NAME_MAX        128   /* owner and name, bytes */
 #define AT_DESCRIPTION_MAX 1024
 #define AT_NETS_MAX        1024
@@ -50,6 +51,13 @@ typedef struct at_audit_rec_t {
     const char *actor;
     const char *detail;          /* "" when none; never a secret */
 } at_audit_rec_t;
+
+/* When a token last exercised one scope (schema 2). */
+typedef struct at_scope_usage_t {
+    const char *token_id;
+    const char *scope;
+    at_time_t last_used_at;
+} at_scope_usage_t;
 
 typedef struct at_store_t at_store_t;
 
@@ -91,6 +99,17 @@ typedef struct at_store_ops_t {
     /* Advance the change marker that caches poll (inside the caller's
      * transaction). */
     apr_status_t (*bump_change)(at_store_t *s);
+    /* Record that token id exercised scope (a valid scope string) at when,
+     * outside any explicit transaction: an update, else an insert; a
+     * concurrent writer winning the insert is not an error.  APR_NOTFOUND
+     * when the token does not exist (no row is written). */
+    apr_status_t (*scope_touch)(at_store_t *s, const char *id,
+                                const char *scope, at_time_t when);
+    /* token_id NULL = every token; ordered by token id, scope (bytes).
+     * Array of at_scope_usage_t *.  Deleting a token deletes its rows. */
+    apr_status_t (*scope_usage_list)(apr_array_header_t **rows,
+                                     at_store_t *s, const char *token_id,
+                                     apr_pool_t *p);
 } at_store_ops_t;
 
 struct at_store_t {
@@ -119,6 +138,8 @@ struct at_store_t {
 #define at_store_audit_list(a, s, id, p) ((s)->ops->audit_list((a), (s), (id), (p)))
 #define at_store_touch(s, id, t, a)  ((s)->ops->touch((s), (id), (t), (a)))
 #define at_store_bump_change(s)      ((s)->ops->bump_change(s))
+#define at_store_scope_touch(s, id, sc, t) ((s)->ops->scope_touch((s), (id), (sc), (t)))
+#define at_store_scope_usage_list(a, s, id, p) ((s)->ops->scope_usage_list((a), (s), (id), (p)))
 
 const char *at_store_error(const at_store_t *s);
 

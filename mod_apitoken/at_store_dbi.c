@@ -23,6 +23,7 @@
 
 #include "at_store_dbi.h"
 #include "at_token.h"
+#include "at_scope.h"
 #include "at_log.h"
 
 /* libdbi keeps its connections in an unlocked list per instance: creating
@@ -285,6 +286,15 @@ static apr_status_t check_rec(at_store_t *s, const at_token_rec_t *r,
     "last_used_at" J "prev_until" J "last_used_addr" J "allowed_nets" J \
     "prev_digest" J "description AS description"
 
+/* Schema 2.  Every table is created "IF NOT EXISTS", so running the DDL
+ * again is what upgrades an older schema. */
+#define SCOPE_USAGE_DDL \
+    "CREATE TABLE IF NOT EXISTS apitoken_scope_usage (" \
+    " token_id VARCHAR(12) NOT NULL," \
+    " scope VARCHAR(129) NOT NULL," \
+    " last_used_at BIGINT NOT NULL," \
+    " PRIMARY KEY (token_id, scope))"
+
 static const char *const ddl_sqlite[] = {
     "CREATE TABLE IF NOT EXISTS apitoken_meta ("
     " singleton INTEGER NOT NULL PRIMARY KEY,"
@@ -317,6 +327,7 @@ static const char *const ddl_sqlite[] = {
     " detail TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS apitoken_audit_token"
     " ON apitoken_audit (token_id)",
+    SCOPE_USAGE_DDL " WITHOUT ROWID",
     NULL
 };
 
@@ -352,6 +363,7 @@ static const char *const ddl_pgsql[] = {
     " detail TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS apitoken_audit_token"
     " ON apitoken_audit (token_id)",
+    SCOPE_USAGE_DDL,
     NULL
 };
 
@@ -390,6 +402,7 @@ static const char *const ddl_mysql[] = {
     " actor VARCHAR(128) NOT NULL,"
     " detail TEXT NOT NULL,"
     " KEY apitoken_audit_token (token_id))" MY_TAIL,
+    SCOPE_USAGE_DDL MY_TAIL,
     NULL
 };
 
@@ -517,7 +530,8 @@ static apr_status_t init_schema_txn(at_store_t *s, const char *prefix,
                     AT_SCHEMA_VERSION);
     }
     if (version < AT_SCHEMA_VERSION) {
-        /* Upgrade steps for later versions go here, one per version. */
+        /* 1 -> 2: apitoken_scope_usage, made by the DDL above.  Later
+         * steps that alter tables go here, one per version. */
         return exec_free(s, dbi_conn_queryf(d->conn,
                          "UPDATE apitoken_meta SET schema_version = %d",
                          AT_SCHEMA_VERSION), "upgrading the schema");
@@ -981,25 +995,34 @@ static apr_status_t dbi_remove(at_store_t *s, const char *id)
     apr_pool_t *tmp;
     const char *qid;
     dbi_result r;
-    apr_status_t rv = APR_SUCCESS;
+    apr_status_t rv;
 
     if (!at_id_valid(id)) {
         return fail(s, APR_NOTFOUND, "no such token");
     }
     apr_pool_create(&tmp, s->pool);
     if ((qid = quote(s, id, tmp)) == NULL) {
-        rv = fail(s, APR_EGENERAL, "cannot quote the id");
+        apr_pool_destroy(tmp);
+        return fail(s, APR_EGENERAL, "cannot quote the id");
     }
-    else if ((r = dbi_conn_queryf(IMPL(s)->conn,
-                                  "DELETE FROM apitoken_tokens WHERE id = %s",
-                                  qid)) == NULL) {
-        rv = db_fail(s, "deleting a token");
-    }
-    else {
-        if (dbi_result_get_numrows_affected(r) == 0) {
-            rv = fail(s, APR_NOTFOUND, "no such token");
+    /* The token's scope usage goes with it (the caller's transaction). */
+    rv = exec_free(s, dbi_conn_queryf(IMPL(s)->conn,
+                                      "DELETE FROM apitoken_scope_usage"
+                                      " WHERE token_id = %s", qid),
+                   "deleting a token's scope usage");
+    if (rv == APR_SUCCESS) {
+        r = dbi_conn_queryf(IMPL(s)->conn,
+                            "DELETE FROM apitoken_tokens WHERE id = %s",
+                            qid);
+        if (r == NULL) {
+            rv = db_fail(s, "deleting a token");
         }
-        dbi_result_free(r);
+        else {
+            if (dbi_result_get_numrows_affected(r) == 0) {
+                rv = fail(s, APR_NOTFOUND, "no such token");
+            }
+            dbi_result_free(r);
+        }
     }
     apr_pool_destroy(tmp);
     return rv;
@@ -1216,6 +1239,124 @@ static apr_status_t dbi_touch(at_store_t *s, const char *id, at_time_t when,
     return rv;
 }
 
+/* UPDATE, else INSERT ... SELECT from the token row (so nothing is written
+ * for a token deleted meanwhile); a duplicate key from a concurrent insert
+ * is answered by the UPDATE once more.  MySQL counts only changed rows as
+ * affected, so "0 rows" may also mean "same second": the insert then finds
+ * the row and adds nothing. */
+static apr_status_t dbi_scope_touch(at_store_t *s, const char *id,
+                                    const char *scope, at_time_t when)
+{
+    dbi_conn conn = IMPL(s)->conn;
+    apr_pool_t *tmp;
+    const char *qid, *qsc;
+    dbi_result r;
+    apr_status_t rv = APR_SUCCESS;
+    int attempt, ex;
+
+    if (!at_id_valid(id)) {
+        return fail(s, APR_NOTFOUND, "no such token");
+    }
+    if (scope == NULL || !at_scope_valid(scope)) {
+        return fail(s, APR_EINVAL, "invalid scope");
+    }
+    apr_pool_create(&tmp, s->pool);
+    qid = quote(s, id, tmp);
+    qsc = quote(s, scope, tmp);
+    if (!qid || !qsc) {
+        apr_pool_destroy(tmp);
+        return fail(s, APR_EGENERAL, "cannot quote a value");
+    }
+    for (attempt = 0; attempt < 2; ++attempt) {
+        r = dbi_conn_queryf(conn, "UPDATE apitoken_scope_usage"
+                            " SET last_used_at = %lld"
+                            " WHERE token_id = %s AND scope = %s"
+                            " AND last_used_at < %lld",
+                            (long long)when, qid, qsc, (long long)when);
+        if (r == NULL) {
+            rv = db_fail(s, "recording a scope's use");
+            break;
+        }
+        if (dbi_result_get_numrows_affected(r) > 0) {
+            dbi_result_free(r);
+            break;
+        }
+        dbi_result_free(r);
+        if (attempt > 0) {
+            break;   /* a concurrent writer recorded a newer time */
+        }
+        r = dbi_conn_queryf(conn, "INSERT INTO apitoken_scope_usage"
+                            " (token_id, scope, last_used_at)"
+                            " SELECT id, %s, %lld FROM apitoken_tokens"
+                            " WHERE id = %s AND NOT EXISTS"
+                            " (SELECT 1 FROM apitoken_scope_usage"
+                            " WHERE token_id = %s AND scope = %s)",
+                            qsc, (long long)when, qid, qid, qsc);
+        if (r == NULL) {
+            continue;    /* lost the insert race: update again */
+        }
+        if (dbi_result_get_numrows_affected(r) == 0) {
+            ex = id_exists(s, qid);
+            if (ex < 0) {
+                rv = db_fail(s, "recording a scope's use");
+            }
+            else if (ex == 0) {
+                rv = fail(s, APR_NOTFOUND, "no such token");
+            }
+        }
+        dbi_result_free(r);
+        break;
+    }
+    apr_pool_destroy(tmp);
+    return rv;
+}
+
+static apr_status_t dbi_scope_usage_list(apr_array_header_t **rows,
+                                         at_store_t *s, const char *token_id,
+                                         apr_pool_t *p)
+{
+    dbi_impl_t *d = IMPL(s);
+    const char *order = d->kind == AT_DB_PGSQL
+        ? " ORDER BY token_id COLLATE \"C\", scope COLLATE \"C\""
+        : " ORDER BY token_id, scope";
+    apr_pool_t *tmp;
+    const char *qt;
+    dbi_result r;
+    apr_size_t n = 0;
+
+    *rows = apr_array_make(p, 8, sizeof(at_scope_usage_t *));
+    if (token_id != NULL) {
+        if (!at_id_valid(token_id)) {
+            return APR_SUCCESS;
+        }
+        apr_pool_create(&tmp, p);
+        if ((qt = quote(s, token_id, tmp)) == NULL) {
+            apr_pool_destroy(tmp);
+            return fail(s, APR_EGENERAL, "cannot quote the id");
+        }
+        r = dbi_conn_queryf(d->conn, "SELECT token_id, scope, last_used_at"
+                            " FROM apitoken_scope_usage WHERE token_id = %s"
+                            "%s", qt, order);
+        apr_pool_destroy(tmp);
+    }
+    else {
+        r = dbi_conn_queryf(d->conn, "SELECT token_id, scope, last_used_at"
+                            " FROM apitoken_scope_usage%s", order);
+    }
+    if (r == NULL) {
+        return db_fail(s, "reading scope usage");
+    }
+    while (dbi_result_next_row(r) && n++ < dbi_result_get_numrows(r)) {
+        at_scope_usage_t *u = apr_pcalloc(p, sizeof(*u));
+        u->token_id = get_str(r, "token_id", p);
+        u->scope = get_str(r, "scope", p);
+        u->last_used_at = get_ll(r, "last_used_at");
+        APR_ARRAY_PUSH(*rows, at_scope_usage_t *) = u;
+    }
+    dbi_result_free(r);
+    return APR_SUCCESS;
+}
+
 static apr_status_t dbi_bump_change(at_store_t *s)
 {
     return exec_free(s, dbi_conn_queryf(IMPL(s)->conn,
@@ -1278,7 +1419,9 @@ static const at_store_ops_t dbi_ops = {
     dbi_audit_add,
     dbi_audit_list,
     dbi_touch,
-    dbi_bump_change
+    dbi_bump_change,
+    dbi_scope_touch,
+    dbi_scope_usage_list
 };
 
 /* ------------------------------------------------------------------ */

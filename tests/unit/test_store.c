@@ -37,6 +37,7 @@ static int is_sqlite(void)
 static void drop_server_tables(void)
 {
     static const char *const drops[] = {
+        "DROP TABLE IF EXISTS apitoken_scope_usage",
         "DROP TABLE IF EXISTS apitoken_audit",
         "DROP TABLE IF EXISTS apitoken_tokens",
         "DROP TABLE IF EXISTS apitoken_meta",
@@ -426,6 +427,62 @@ START_TEST(touch_and_change)
 }
 END_TEST
 
+START_TEST(scope_usage)
+{
+    at_token_rec_t *a = mkrec(1, "alice", "deploy");
+    at_token_rec_t *b = mkrec(2, "alice", "backup");
+    apr_array_header_t *rows;
+    at_scope_usage_t *u;
+
+    init_ok();
+    insert_ok(a);
+    insert_ok(b);
+    ck_assert_int_eq(at_store_scope_usage_list(&rows, st, a->id, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(rows->nelts, 0);
+    ck_assert_int_eq(at_store_scope_touch(st, a->id, "email:read", 100),
+                     APR_SUCCESS);
+    ck_assert_int_eq(at_store_scope_touch(st, a->id, "dns", 200),
+                     APR_SUCCESS);
+    /* Again, same and older times: one row, the newest time kept. */
+    ck_assert_int_eq(at_store_scope_touch(st, a->id, "dns", 200),
+                     APR_SUCCESS);
+    ck_assert_int_eq(at_store_scope_touch(st, a->id, "dns", 150),
+                     APR_SUCCESS);
+    ck_assert_int_eq(at_store_scope_touch(st, a->id, "dns", 300),
+                     APR_SUCCESS);
+    ck_assert_int_eq(at_store_scope_touch(st, b->id, "dns", 400),
+                     APR_SUCCESS);
+    ck_assert_int_eq(at_store_scope_touch(st, "Id9999999999", "dns", 1),
+                     APR_NOTFOUND);
+    ck_assert_int_eq(at_store_scope_touch(st, a->id, "dns'--", 1),
+                     APR_EINVAL);
+    ck_assert_int_eq(at_store_scope_usage_list(&rows, st, a->id, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(rows->nelts, 2);
+    u = APR_ARRAY_IDX(rows, 0, at_scope_usage_t *);
+    ck_assert_str_eq(u->scope, "dns");
+    ck_assert_int_eq(u->last_used_at, 300);
+    u = APR_ARRAY_IDX(rows, 1, at_scope_usage_t *);
+    ck_assert_str_eq(u->scope, "email:read");
+    ck_assert_int_eq(u->last_used_at, 100);
+    ck_assert_str_eq(u->token_id, a->id);
+    ck_assert_int_eq(at_store_scope_usage_list(&rows, st, NULL, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(rows->nelts, 3);
+
+    /* Deleting a token deletes its usage rows, and only its. */
+    ck_assert_int_eq(at_store_remove(st, a->id), APR_SUCCESS);
+    ck_assert_int_eq(at_store_scope_usage_list(&rows, st, NULL, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(rows->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(rows, 0, at_scope_usage_t *)->token_id,
+                     b->id);
+    ck_assert_int_eq(at_store_scope_touch(st, a->id, "dns", 500),
+                     APR_NOTFOUND);
+}
+END_TEST
+
 START_TEST(rollback_leaves_nothing)
 {
     at_token_rec_t *got;
@@ -696,6 +753,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, list_order_filter);
     tcase_add_test(tc, audit);
     tcase_add_test(tc, touch_and_change);
+    tcase_add_test(tc, scope_usage);
     tcase_add_test(tc, rollback_leaves_nothing);
     tcase_add_test(tc, hostile_text_roundtrip);
     tcase_add_test(tc, sqlite_missing_file);
