@@ -1,6 +1,8 @@
 /* Licensed under the Apache License, Version 2.0 (see COPYING). */
 
-/* ApiTokenTrackUsage: the last-used time and address of a token, written in
+/* ApiTokenTrackUsage: the last-used time and address of a token, and when
+ * it last exercised each scope (the granted scope that satisfied a
+ * Require apitoken-scope of a request that went through), written in
  * log_transaction (after the response went out) and at most once per
  * ApiTokenUsageInterval per token per process, so neither the latency nor a
  * busy database touches the request itself.  Errors are logged at debug. */
@@ -69,7 +71,10 @@ int apitoken_log_transaction(request_rec *r)
     apitoken_req_t *q;
     apitoken_conn_t *conn;
     at_store_t *store;
+    apr_array_header_t *scopes;
+    apr_time_t now;
     apr_status_t rv;
+    int interval, touch, bad = 0, i;
 
     if (r->main || !apitoken_is_ours(r)) {
         return DECLINED;
@@ -86,21 +91,54 @@ int apitoken_log_transaction(request_rec *r)
     if (!conf->track_usage || !q || !q->rec) {
         return DECLINED;
     }
-    if (!due(q->rec->id, apr_time_now(),
-             apitoken_global ? apitoken_global->usage_interval
-                             : APITOKEN_DEFAULT_USAGE_INTERVAL)) {
+    now = apr_time_now();
+    interval = apitoken_global ? apitoken_global->usage_interval
+                               : APITOKEN_DEFAULT_USAGE_INTERVAL;
+    touch = due(q->rec->id, now, interval);
+    /* The scopes a Require line of a request that went through used;
+     * throttled per token and scope. */
+    scopes = apr_array_make(r->pool, 2, sizeof(const char *));
+    for (i = 0; q->authorised && q->used_scopes
+                && i < q->used_scopes->nelts; ++i) {
+        const char *sc = APR_ARRAY_IDX(q->used_scopes, i, const char *);
+        if (due(apr_pstrcat(r->pool, q->rec->id, " ", sc, NULL), now,
+                interval)) {
+            APR_ARRAY_PUSH(scopes, const char *) = sc;
+        }
+    }
+    if (!touch && !scopes->nelts) {
         return DECLINED;
     }
     if (apitoken_db_acquire(&conn, &store, r) != APR_SUCCESS) {
         return DECLINED;
     }
-    rv = at_store_touch(store, q->rec->id, apr_time_sec(apr_time_now()),
-                        r->useragent_ip ? r->useragent_ip : "");
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r,
-                      "APT05001: last-used update of token %s failed: %s",
-                      q->rec->id, at_store_error(store));
+    if (touch) {
+        rv = at_store_touch(store, q->rec->id, apr_time_sec(now),
+                            r->useragent_ip ? r->useragent_ip : "");
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r,
+                          "APT05001: last-used update of token %s failed: "
+                          "%s", q->rec->id, at_store_error(store));
+            bad = rv != APR_NOTFOUND;
+        }
+        else {
+            apitoken_status_add(APITOKEN_ST_USAGE_WRITES, 1);
+        }
     }
-    apitoken_db_release(conn, rv != APR_SUCCESS && rv != APR_NOTFOUND);
+    for (i = 0; !bad && i < scopes->nelts; ++i) {
+        const char *sc = APR_ARRAY_IDX(scopes, i, const char *);
+        rv = at_store_scope_touch(store, q->rec->id, sc, apr_time_sec(now));
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r,
+                          "APT05002: scope usage update of token %s (%s) "
+                          "failed: %s", q->rec->id, sc,
+                          at_store_error(store));
+            bad = rv != APR_NOTFOUND;
+        }
+        else {
+            apitoken_status_add(APITOKEN_ST_USAGE_WRITES, 1);
+        }
+    }
+    apitoken_db_release(conn, bad);
     return DECLINED;
 }
