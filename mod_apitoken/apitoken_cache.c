@@ -307,6 +307,8 @@ apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **out,
     }
     if (h.kind == ENTRY_UNKNOWN) {
         apitoken_status_add(APITOKEN_ST_CACHE_NEGATIVE_HIT, 1);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "APT05008: token %s is unknown (cached)", id);
         return APITOKEN_CACHE_UNKNOWN;
     }
     if (h.kind != ENTRY_RECORD) {
@@ -346,6 +348,8 @@ apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **out,
     rec->description = "";
     *out = rec;
     apitoken_status_add(APITOKEN_ST_CACHE_HIT, 1);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "APT05007: token %s found in the cache", id);
     return APITOKEN_CACHE_HIT;
 }
 
