@@ -1,0 +1,177 @@
+"""End to end in a real headless browser (Debian's chromium driven through
+chromium-driver by Debian's python3-selenium): log in, create a restricted
+token in the page, read it from the show-once dialog, use it with curl
+(200 in scope, 403 outside), revoke it in the page, and see curl get 401.
+Screenshots of each step go to tests/run/screenshots/."""
+
+import base64
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import TOKEN_RE
+from manage_env import USERS, ManageEnv
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SHOTS = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "run", "screenshots")
+WAIT = 20
+
+
+def curl_status(url, token):
+    """HTTP status of url with the token as Bearer, the header read from
+    stdin so the secret stays off the command line."""
+    cfg = f'header = "Authorization: Bearer {token}"\n'
+    r = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w",
+                        "%{http_code}", "--max-time", "20", "-K", "-", url],
+                       input=cfg, capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    return int(r.stdout)
+
+
+@pytest.fixture
+def browser():
+    profile = tempfile.mkdtemp(prefix="apitoken-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
+              "--disable-quic", "--no-first-run",
+              "--disable-background-networking",
+              "--disable-component-update", "--disable-sync",
+              "--disable-dev-shm-usage", "--window-size=1280,1000",
+              f"--user-data-dir={profile}"):
+        opts.add_argument(a)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    drv.set_page_load_timeout(WAIT)
+    try:
+        yield drv
+    finally:
+        drv.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def shot(drv, n, name):
+    os.makedirs(SHOTS, exist_ok=True)
+    path = os.path.join(SHOTS, f"{n:02d}-{name}.png")
+    assert drv.save_screenshot(path), path
+    assert os.path.getsize(path) > 1000
+
+
+def login(drv, user):
+    """HTTP Basic for every request of the page (fetch included)."""
+    cred = base64.b64encode(f"{user}:{USERS[user]}".encode()).decode()
+    drv.execute_cdp_cmd("Network.enable", {})
+    drv.execute_cdp_cmd("Network.setExtraHTTPHeaders",
+                        {"headers": {"Authorization": f"Basic {cred}"}})
+
+
+def test_650_create_use_revoke_in_browser(request, browser):
+    env = ManageEnv(request)
+    drv = browser
+    wait = WebDriverWait(drv, WAIT)
+    try:
+        env.httpd.mark()
+        # 1. Log in and load the page.
+        login(drv, "alice")
+        drv.get(env.url(""))
+        wait.until(lambda d: "Signed in as alice"
+                   in d.find_element(By.ID, "whoami").text)
+        boxes = drv.find_elements(By.CSS_SELECTOR,
+                                  "#features input[type=checkbox]")
+        assert [b.get_attribute("value") for b in boxes] == [
+            "dns", "email", "files", "tokens"]
+        desc = drv.find_element(By.ID, "f-dns-desc").text
+        assert desc == "DNS zones and records"
+        shot(drv, 1, "logged-in")
+
+        # 2. Create a restricted token for dns only.
+        drv.find_element(By.ID, "name").send_keys("e2e-dns")
+        assert drv.find_element(By.ID, "access-restricted").is_selected()
+        drv.find_element(By.ID, "f-dns").click()
+        drv.find_element(By.ID, "description").send_keys("made in the page")
+        shot(drv, 2, "create-form")
+        drv.find_element(By.ID, "create-btn").click()
+
+        # 3. The show-once dialog: the token, the warning, focus inside.
+        wait.until(lambda d: d.execute_script(
+            "return document.getElementById('secret-dialog').open"))
+        wait.until(lambda d: d.find_element(By.ID, "secret-value")
+                   .get_attribute("value"))
+        token = drv.find_element(By.ID, "secret-value").get_attribute("value")
+        env.secrets.append(token)
+        assert TOKEN_RE.fullmatch(token), token
+        warning = drv.find_element(By.ID, "secret-warning").text
+        assert "will not be shown again" in warning
+        assert drv.execute_script(
+            "return document.activeElement.id") == "secret-value"
+        drv.find_element(By.ID, "copy-btn").click()
+        wait.until(lambda d: d.find_element(By.ID, "copy-status").text)
+        shot(drv, 3, "show-once-dialog")
+        drv.find_element(By.ID, "secret-done").click()
+        wait.until(lambda d: not d.execute_script(
+            "return document.getElementById('secret-dialog').open"))
+        # The secret is gone from the page once the dialog closes.
+        assert token not in drv.page_source
+        tid = token[4:16]
+        row = f"tr[data-id='{tid}']"
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, row))
+        assert drv.execute_script(
+            "var b = document.querySelector(arguments[0]);"
+            "return [b.getAttribute('data-status'), b.textContent];",
+            row + " .badge") == ["active", "Active"]
+        shot(drv, 4, "token-listed")
+
+        # 4. The token through curl: in scope 200, outside 403.
+        assert curl_status(env.httpd.url("/api/dns/ok.txt"), token) == 200
+        assert curl_status(env.httpd.url("/api/email/ok.txt"), token) == 403
+
+        # 5. Revoke it in the page, with confirmation.
+        drv.find_element(By.CSS_SELECTOR,
+                         row + " button[data-action=revoke]").click()
+        wait.until(lambda d: d.execute_script(
+            "return document.getElementById('confirm-dialog').open"))
+        assert "e2e-dns" in drv.find_element(By.ID, "confirm-title").text
+        shot(drv, 5, "confirm-revoke")
+        drv.find_element(By.ID, "confirm-ok").click()
+        # The list is drawn anew after each change: read it in one go.
+        wait.until(lambda d: d.execute_script(
+            "var b = document.querySelector(arguments[0]);"
+            "return b && b.getAttribute('data-status');", row + " .badge")
+            == "revoked")
+        wait.until(lambda d: "revoked" in d.find_element(
+            By.ID, "messages").text)
+        shot(drv, 6, "revoked")
+
+        # 6. The revoked token: 401.
+        assert curl_status(env.httpd.url("/api/dns/ok.txt"), token) == 401
+
+        # Readable on a phone: no sideways scrolling.
+        drv.set_window_size(390, 844)
+        drv.refresh()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, row))
+        assert drv.execute_script(
+            "return document.documentElement.scrollWidth "
+            "<= window.innerWidth + 1")
+        shot(drv, 7, "phone")
+
+        # The page ran under its CSP without a single violation or error.
+        # (The browser's own favicon probe at the site root is not ours.)
+        logs = [e["message"] for e in drv.get_log("browser")
+                if e["level"] == "SEVERE"
+                and not e["message"].startswith(env.httpd.url("/favicon"))]
+        assert not logs, logs
+        events = env.store.tool("log", tid).stdout
+        assert '"web:alice"' in events and '"revoke"' in events
+        env.check_logs()
+    finally:
+        env.close()
