@@ -1,6 +1,6 @@
 """The documentation matches the code.
 
-Directives: every AP_INIT_* entry in mod_apitoken/*.c is described in
+Directives: every AP_INIT_* entry in mod_apitoken/*.[ch] is described in
 docs/directives.md (with the httpd manual's fields and an example), in
 man/mod_apitoken.8 and in conf/apitoken-sample.conf; no document names a
 directive the code does not register.
@@ -41,15 +41,19 @@ def read(*parts):
 # --- the module's directives, from its source ---------------------------
 
 def code_directives():
-    """{name: (kind, req_override)} from the AP_INIT_* entries."""
+    """{name: (kind, req_override)} from the AP_INIT_* entries of the
+    module's sources and headers."""
     found = {}
-    files = sorted(glob.glob(src("mod_apitoken", "*.c")))
+    # Headers too: a command table may take entries from a macro there.
+    files = sorted(glob.glob(src("mod_apitoken", "*.c"))
+                   + glob.glob(src("mod_apitoken", "*.h")))
     assert files, "no module sources"
     entry = re.compile(r'AP_INIT_([A-Z0-9_]+)\s*\(\s*"([^"]+)"\s*,'
                        r'\s*[^,]+,\s*[^,]+,\s*([^,]+),')
     for path in files:
         with open(path, encoding="utf-8") as f:
             text = f.read()
+        text = text.replace("\\\n", " ")    # macro continuation lines
         # Commented-out entries do not count.
         text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
         text = re.sub(r"//[^\n]*", " ", text)
