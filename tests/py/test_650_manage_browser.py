@@ -175,3 +175,100 @@ def test_650_create_use_revoke_in_browser(request, browser):
         env.check_logs()
     finally:
         env.close()
+
+
+def test_651_rename_permissions_rotate_in_browser(request, browser):
+    env = ManageEnv(request)
+    drv = browser
+    wait = WebDriverWait(drv, WAIT)
+
+    def is_open(d, dialog):
+        return d.execute_script(
+            "return document.getElementById(arguments[0]).open", dialog)
+
+    def status_of(tid):
+        return drv.execute_script(
+            "var b = document.querySelector(arguments[0]);"
+            "return b && b.getAttribute('data-status');",
+            f"tr[data-id='{tid}'] .badge")
+
+    try:
+        t = env.create(name="page-edit", scopes=["dns"])
+        tid = t["id"]
+        row = f"tr[data-id='{tid}']"
+        login(drv, "alice")
+        drv.get(env.url(""))
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, row))
+
+        # Rename; Escape on a dialog gives the focus back to its opener.
+        drv.find_element(By.CSS_SELECTOR,
+                         row + " button[data-action=rename]").click()
+        wait.until(lambda d: is_open(d, "rename-dialog"))
+        assert drv.execute_script(
+            "return document.activeElement.id") == "rename-name"
+        drv.find_element(By.ID, "rename-name").send_keys("\ue00c")  # Escape
+        wait.until(lambda d: not is_open(d, "rename-dialog"))
+        assert drv.execute_script(
+            "return document.activeElement.getAttribute('data-action')") \
+            == "rename"
+        drv.find_element(By.CSS_SELECTOR,
+                         row + " button[data-action=rename]").click()
+        wait.until(lambda d: is_open(d, "rename-dialog"))
+        field = drv.find_element(By.ID, "rename-name")
+        field.clear()
+        field.send_keys("page-renamed")
+        drv.find_element(By.ID, "rename-ok").click()
+        wait.until(lambda d: "page-renamed" in d.execute_script(
+            "var r = document.querySelector(arguments[0]);"
+            "return r ? r.textContent : '';", row))
+        shot(drv, 11, "renamed")
+
+        # Permissions: dns -> files, with an expiry date.
+        drv.find_element(By.CSS_SELECTOR,
+                         row + " button[data-action=permissions]").click()
+        wait.until(lambda d: is_open(d, "perm-dialog"))
+        assert drv.find_element(By.ID, "perm-f-dns").is_selected()
+        drv.find_element(By.ID, "perm-f-dns").click()
+        drv.find_element(By.ID, "perm-f-files").click()
+        drv.find_element(By.ID, "perm-on").click()
+        drv.execute_script("document.getElementById('perm-date').value = "
+                           "'2099-12-31'")
+        shot(drv, 12, "permissions")
+        drv.find_element(By.ID, "perm-ok").click()
+        wait.until(lambda d: not is_open(d, "perm-dialog"))
+        wait.until(lambda d: "2099-12-31" in d.execute_script(
+            "var r = document.querySelector(arguments[0]);"
+            "return r ? r.textContent : '';", row))
+        shown = env.store.show(tid)
+        assert shown["scopes"] == ["files"]
+        assert shown["expires_at"] == "2099-12-31T23:59:59Z"
+        assert curl_status(env.httpd.url("/api/dns/ok.txt"),
+                           t["token"]) == 403
+        assert curl_status(env.httpd.url("/api/files/ok.txt"),
+                           t["token"]) == 200
+
+        # Rotate with a one-hour grace: a new secret, shown once; the old
+        # one still works for now.
+        drv.find_element(By.CSS_SELECTOR,
+                         row + " button[data-action=rotate]").click()
+        wait.until(lambda d: is_open(d, "confirm-dialog"))
+        assert drv.find_element(By.ID, "grace").is_displayed()
+        drv.find_element(By.CSS_SELECTOR,
+                         "#grace option[value='1h']").click()
+        drv.find_element(By.ID, "confirm-ok").click()
+        wait.until(lambda d: is_open(d, "secret-dialog"))
+        wait.until(lambda d: d.find_element(By.ID, "secret-value")
+                   .get_attribute("value"))
+        new = drv.find_element(By.ID, "secret-value").get_attribute("value")
+        env.secrets.append(new)
+        assert TOKEN_RE.fullmatch(new) and new != t["token"]
+        assert new[4:16] == tid
+        shot(drv, 13, "rotated")
+        drv.find_element(By.ID, "secret-done").click()
+        assert curl_status(env.httpd.url("/api/files/ok.txt"), new) == 200
+        assert curl_status(env.httpd.url("/api/files/ok.txt"),
+                           t["token"]) == 200
+        assert status_of(tid) == "active"
+        env.check_logs()
+    finally:
+        env.close()
