@@ -45,7 +45,12 @@ enum {
     OPT_GRACE,
     OPT_BEFORE,
     OPT_FROM,
-    OPT_USER
+    OPT_USER,
+    OPT_ALL,
+    OPT_REASON,
+    OPT_UNUSED_SCOPES,
+    OPT_UNUSED,
+    OPT_EXPIRING
 };
 
 typedef struct {
@@ -84,6 +89,14 @@ static const at_opt_t options[] = {
     { OPT_BEFORE, "before", "WHEN", "only tokens expired or revoked before" },
     { OPT_FROM, "from", "IP", "client address to check allow-lists against" },
     { OPT_USER, "user", "USER", "user the client claims (cPanel/Basic forms)" },
+    { OPT_ALL, "all", NULL, "every token of --owner" },
+    { OPT_REASON, "reason", "TEXT", "why, recorded in the audit log" },
+    { OPT_UNUSED_SCOPES, "unused-scopes", "DAYS",
+      "tokens holding scopes not used for DAYS days (default 30)" },
+    { OPT_UNUSED, "unused", "DAYS",
+      "tokens not used for DAYS days (default 90)" },
+    { OPT_EXPIRING, "expiring", "DAYS",
+      "tokens expiring within DAYS days (default 14)" },
     { 0, NULL, NULL, NULL }
 };
 
@@ -111,6 +124,10 @@ static const int o_scope[] = { OPT_ADD, OPT_REMOVE, OPT_FULL, OPT_RESTRICTED,
 static const int o_rotate[] = { OPT_GRACE, 0 };
 static const int o_prune[] = { OPT_BEFORE, 0 };
 static const int o_verify[] = { OPT_SCOPE, OPT_FROM, OPT_USER, 0 };
+static const int o_revoke[] = { OPT_OWNER, OPT_ALL, OPT_REASON, 0 };
+static const int o_leaked[] = { OPT_REASON, 0 };
+static const int o_audit[] = { OPT_UNUSED_SCOPES, OPT_UNUSED, OPT_EXPIRING,
+                               OPT_FULL, OPT_OWNER, 0 };
 
 static int cmd_help(at_cli_t *c);
 
@@ -125,7 +142,8 @@ static const at_cmd_t commands[] = {
     { "list", "", 0, 0, o_list,
       "[--owner USER] [--status active|expired|revoked|all]",
       "list tokens", at_cmd_list },
-    { "show", "ID", 1, 1, o_none, "", "show one token", at_cmd_show },
+    { "show", "ID", 1, 1, o_none, "",
+      "show one token, with its granted versus used scopes", at_cmd_show },
     { "rename", "ID NEW_NAME", 2, 2, o_none, "", "rename a token",
       at_cmd_rename },
     { "scope", "ID", 1, 1, o_scope,
@@ -133,8 +151,12 @@ static const at_cmd_t commands[] = {
       "change a token's permissions", at_cmd_scope },
     { "expire", "ID DATE|+30d|never", 2, 2, o_none, "",
       "set the expiry (a past date expires the token now)", at_cmd_expire },
-    { "revoke", "ID", 1, 1, o_none, "", "revoke a token at once",
+    { "revoke", "ID | --owner USER --all", 0, 1, o_revoke, "[--reason TEXT]",
+      "revoke a token at once, or every token of an account",
       at_cmd_revoke },
+    { "revoke-leaked", "TOKEN|-", 1, 1, o_leaked, "[--reason TEXT]",
+      "revoke a leaked token string if genuine and name its owner "
+      "('-' reads stdin)", at_cmd_revoke_leaked },
     { "rotate", "ID", 1, 1, o_rotate, "[--grace DURATION]",
       "new secret, same id; the old one works until the grace ends",
       at_cmd_rotate },
@@ -146,6 +168,11 @@ static const at_cmd_t commands[] = {
       "decide as the module would; exit 0 only if allowed ('-' reads stdin)",
       at_cmd_verify },
     { "log", "[ID]", 0, 1, o_none, "", "show audit events", at_cmd_log },
+    { "audit", "", 0, 0, o_audit,
+      "[--unused-scopes DAYS] [--unused DAYS] [--expiring DAYS]\n"
+      "       [--full-access] [--owner USER]",
+      "list tokens with unused scopes, unused, expiring or full access; "
+      "exit 1 if any", at_cmd_audit },
     { "help", "[COMMAND]", 0, 1, o_none, "", "show help", cmd_help },
     { NULL, NULL, 0, 0, NULL, NULL, NULL, NULL }
 };
@@ -193,7 +220,7 @@ static void usage_main(FILE *f)
     fputs("Usage: apitoken [--db URL] [--json] [--actor NAME] COMMAND ...\n"
           "\nManage the API tokens of mod_apitoken.\n\nCommands:\n", f);
     for (cmd = commands; cmd->name; cmd++) {
-        fprintf(f, "  %-8s %s\n", cmd->name, cmd->summary);
+        fprintf(f, "  %-13s %s\n", cmd->name, cmd->summary);
     }
     fputs("\nGlobal options (before or after the command):\n", f);
     print_opts(f, global_opts);
@@ -537,6 +564,12 @@ static int take_opt(at_cli_t *c, int id, const char *arg)
     case OPT_ALLOW_IP:    APR_ARRAY_PUSH(c->nets, const char *) = arg;
                           return 0;
     case OPT_FULL:        c->full_access = 1; return 0;
+    case OPT_ALL:         c->all = 1; return 0;
+    case OPT_REASON:      return set_once(c, &c->reason, o->name, arg);
+    case OPT_UNUSED_SCOPES:
+        return set_once(c, &c->unused_scopes, o->name, arg);
+    case OPT_UNUSED:      return set_once(c, &c->unused, o->name, arg);
+    case OPT_EXPIRING:    return set_once(c, &c->expiring, o->name, arg);
     case OPT_RESTRICTED:  c->restricted = 1; return 0;
     default:
         return at_cli_fail(c, AT_EXIT_USAGE, "%s: unexpected option", c->cmd);

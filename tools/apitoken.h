@@ -52,6 +52,11 @@ typedef struct at_cli_t {
     apr_array_header_t *nets;       /* raw --allow-ip values */
     int full_access;
     int restricted;
+    int all;                        /* revoke --all */
+    const char *reason;             /* --reason */
+    const char *unused_scopes;      /* audit windows, days (raw) */
+    const char *unused;
+    const char *expiring;
     apr_array_header_t *args;       /* positional arguments (const char *) */
     char **argv_raw;                /* the process argv, to wipe a token */
     int argc_raw;
@@ -96,6 +101,9 @@ void at_json_words(FILE *f, const char *words);
  * rotate, else NULL. */
 void at_json_token(FILE *f, const at_token_rec_t *r, at_time_t now,
                    const char *token);
+/* The same object without its closing brace, for callers adding keys. */
+void at_json_token_open(FILE *f, const at_token_rec_t *r, at_time_t now,
+                        const char *token);
 void at_text_token(FILE *f, const at_token_rec_t *r, at_time_t now,
                    apr_pool_t *p);
 void at_text_list(FILE *f, const apr_array_header_t *recs, at_time_t now,
@@ -122,5 +130,7 @@ int at_cmd_delete(at_cli_t *c);
 int at_cmd_prune(at_cli_t *c);
 int at_cmd_verify(at_cli_t *c);
 int at_cmd_log(at_cli_t *c);
+int at_cmd_revoke_leaked(at_cli_t *c);
+int at_cmd_audit(at_cli_t *c);
 
 #endif

@@ -16,6 +16,7 @@
 #include "at_scope.h"
 #include "at_time.h"
 #include "at_token.h"
+#include "at_usage.h"
 #include "at_verify.h"
 #include "apitoken.h"
 
@@ -386,17 +387,63 @@ int at_cmd_list(at_cli_t *c)
     return AT_EXIT_OK;
 }
 
+/* Granted versus used, one line per scope. */
+static void print_scope_usage(at_cli_t *c, const at_token_rec_t *rec,
+                              const apr_array_header_t *uses)
+{
+    int i;
+
+    fputs("scope usage:", c->out);
+    if (!uses->nelts) {
+        fputs(rec->full_access ? "    full access, no scope used yet\n"
+                               : "    no scopes\n", c->out);
+        return;
+    }
+    putc('\n', c->out);
+    for (i = 0; i < uses->nelts; i++) {
+        const at_scope_use_t *u = APR_ARRAY_IDX(uses, i, at_scope_use_t *);
+
+        fprintf(c->out, "  %-20s %s%s\n", u->scope,
+                at_cli_time(u->last_used_at, "never", c->pool),
+                u->granted ? "" : "  (no longer granted)");
+    }
+}
+
 int at_cmd_show(at_cli_t *c)
 {
+    apr_array_header_t *uses;
     at_token_rec_t *rec;
-    int code;
+    at_ops_t o;
+    apr_status_t rv;
+    int i, code;
 
     if ((code = check_id(c, ARG(c, 0))) != AT_EXIT_OK
         || (code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
         || (code = load(c, &rec, ARG(c, 0))) != AT_EXIT_OK) {
         return code;
     }
-    print_token(c, rec, NULL);
+    ops_init(c, &o);
+    if ((rv = at_usage_scopes(&uses, &o, rec)) != APR_SUCCESS) {
+        return ops_fail(c, &o, rv);
+    }
+    if (!c->json) {
+        print_token(c, rec, NULL);
+        print_scope_usage(c, rec, uses);
+        return AT_EXIT_OK;
+    }
+    at_json_token_open(c->out, rec, c->now, NULL);
+    fputs(", \"scope_usage\": [", c->out);
+    for (i = 0; i < uses->nelts; i++) {
+        const at_scope_use_t *u = APR_ARRAY_IDX(uses, i, at_scope_use_t *);
+
+        fputs(i ? ", {\"scope\": " : "{\"scope\": ", c->out);
+        at_json_str(c->out, u->scope);
+        fprintf(c->out, ", \"granted\": %s, \"last_used_at\": ",
+                u->granted ? "true" : "false");
+        at_json_time(c->out, u->last_used_at);
+        putc('}', c->out);
+    }
+    fputs("]}\n", c->out);
     return AT_EXIT_OK;
 }
 
@@ -492,14 +539,85 @@ int at_cmd_expire(at_cli_t *c)
     return AT_EXIT_OK;
 }
 
+/* revoke --owner USER --all: a compromised account. */
+static int revoke_all(at_cli_t *c)
+{
+    apr_array_header_t *recs;
+    at_ops_t o;
+    apr_status_t rv;
+    const char *err;
+    int i, code;
+
+    if (!c->owner) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "revoke: --all needs --owner "
+                           "USER");
+    }
+    if (c->args->nelts) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "revoke: give an ID or --owner "
+                           "USER --all, not both");
+    }
+    if ((err = at_check_owner(c->owner)) != NULL) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "revoke: invalid --owner %s: %s",
+                           at_cli_quote(c->owner, c->pool), err);
+    }
+    if (c->reason && (err = at_check_description(c->reason)) != NULL) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "revoke: invalid --reason %s: "
+                           "%s", at_cli_quote(c->reason, c->pool), err);
+    }
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
+        return code;
+    }
+    ops_init(c, &o);
+    if ((rv = at_ops_revoke_owner(&recs, &o, c->owner, c->reason))
+        != APR_SUCCESS) {
+        return ops_fail(c, &o, rv);
+    }
+    if (c->json) {
+        putc('[', c->out);
+        for (i = 0; i < recs->nelts; i++) {
+            fputs(i ? ",\n " : "", c->out);
+            at_json_token(c->out, APR_ARRAY_IDX(recs, i, at_token_rec_t *),
+                          c->now, NULL);
+        }
+        fputs("]\n", c->out);
+    }
+    else {
+        fprintf(c->out, "revoked %d token%s of %s\n", recs->nelts,
+                recs->nelts == 1 ? "" : "s",
+                at_text_clean(c->owner, c->pool));
+        if (recs->nelts) {
+            at_text_list(c->out, recs, c->now, c->pool);
+        }
+    }
+    return AT_EXIT_OK;
+}
+
 int at_cmd_revoke(at_cli_t *c)
 {
-    const char *id = ARG(c, 0);
+    const char *id;
     at_token_rec_t *rec;
     at_ops_t o;
     apr_status_t rv;
     int code;
 
+    if (c->all) {
+        return revoke_all(c);
+    }
+    if (c->owner) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "revoke: --owner goes with "
+                           "--all (revoke --owner USER --all)");
+    }
+    if (c->reason) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "revoke: --reason goes with "
+                           "--all (for one token the audit log records the "
+                           "revocation)");
+    }
+    if (!c->args->nelts) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "revoke: missing argument ID "
+                           "(usage: apitoken revoke ID | --owner USER "
+                           "--all)");
+    }
+    id = ARG(c, 0);
     if ((code = check_id(c, id)) != AT_EXIT_OK
         || (code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
         return code;
@@ -833,4 +951,221 @@ int at_cmd_log(at_cli_t *c)
         at_text_audit(c->out, evs, c->pool);
     }
     return AT_EXIT_OK;
+}
+
+int at_cmd_revoke_leaked(at_cli_t *c)
+{
+    char buf[AT_TOKEN_MAX + 2];
+    const char *arg = ARG(c, 0), *err;
+    at_token_rec_t *rec;
+    apr_size_t len;
+    at_ops_t o;
+    apr_status_t rv;
+    int code, too_long, already = 0;
+
+    if (c->reason && (err = at_check_description(c->reason)) != NULL) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "revoke-leaked: invalid "
+                           "--reason %s: %s",
+                           at_cli_quote(c->reason, c->pool), err);
+    }
+    if (!strcmp(arg, "-")) {
+        too_long = read_stdin_token(buf, sizeof(buf), &len);
+    }
+    else {
+        len = strlen(arg);
+        too_long = len >= sizeof(buf);
+        if (!too_long) {
+            memcpy(buf, arg, len + 1);
+        }
+        /* Keep the secret out of later `ps` output. */
+        OPENSSL_cleanse((char *)arg, strlen(arg));
+    }
+    if (too_long) {
+        OPENSSL_cleanse(buf, sizeof(buf));
+        return at_cli_fail(c, AT_EXIT_NOTFOUND, "revoke-leaked: not a "
+                           "genuine token of this database");
+    }
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
+        OPENSSL_cleanse(buf, sizeof(buf));
+        return code;
+    }
+    ops_init(c, &o);
+    rv = at_ops_revoke_leaked(&rec, &already, &o, buf, c->reason);
+    OPENSSL_cleanse(buf, sizeof(buf));
+    if (rv != APR_SUCCESS) {
+        return at_cli_fail(c, ops_code(rv), "revoke-leaked: %s",
+                           o.error ? o.error : "unknown error");
+    }
+    if (c->json) {
+        fprintf(c->out, "{\"revoked\": true, \"already_revoked\": %s, "
+                "\"token\": ", already ? "true" : "false");
+        at_json_token(c->out, rec, c->now, NULL);
+        fputs("}\n", c->out);
+    }
+    else {
+        fprintf(c->out, "%s token %s of owner %s, name %s\n",
+                already ? "already revoked:" : "revoked", rec->id,
+                at_text_clean(rec->owner, c->pool),
+                at_text_clean(rec->name, c->pool));
+    }
+    return AT_EXIT_OK;
+}
+
+/* Days for an audit window: a whole number 0..36500; -1 when not given. */
+static int audit_days(at_cli_t *c, int *out, const char *s, const char *opt)
+{
+    char *end = NULL;
+    long v;
+
+    if (!s) {
+        *out = -1;
+        return AT_EXIT_OK;
+    }
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < 0 || v > 36500 || *s == '+'
+        || *s == '-' || *s == ' ') {
+        return at_cli_fail(c, AT_EXIT_USAGE, "audit: invalid --%s %s (a "
+                           "number of days, 0 to 36500)", opt,
+                           at_cli_quote(s, c->pool));
+    }
+    *out = (int)v;
+    return AT_EXIT_OK;
+}
+
+static const char *words(const apr_array_header_t *a, apr_pool_t *p)
+{
+    return a && a->nelts ? apr_array_pstrcat(p, a, ' ') : "";
+}
+
+static void json_words_arr(FILE *f, const apr_array_header_t *a)
+{
+    int i;
+
+    putc('[', f);
+    for (i = 0; a && i < a->nelts; i++) {
+        fputs(i ? ", " : "", f);
+        at_json_str(f, APR_ARRAY_IDX(a, i, const char *));
+    }
+    putc(']', f);
+}
+
+/* One line of text for a finding: what is wrong and what to do. */
+static const char *finding_text(at_cli_t *c, const at_finding_t *f,
+                                const at_usage_audit_req_t *req)
+{
+    const at_token_rec_t *r = f->rec;
+    apr_pool_t *p = c->pool;
+
+    if (!strcmp(f->kind, AT_FINDING_UNUSED_SCOPES)) {
+        return apr_psprintf(p, "scopes not used in %d days: %s; narrower "
+                            "set: %s", req->unused_scopes_days,
+                            words(f->unused, p),
+                            f->suggest->nelts ? words(f->suggest, p)
+                                              : "(none used: revoke it)");
+    }
+    if (!strcmp(f->kind, AT_FINDING_UNUSED)) {
+        return apr_psprintf(p, "not used in %d days (last used %s)",
+                            req->unused_days,
+                            at_cli_time(r->last_used_at, "never", p));
+    }
+    if (!strcmp(f->kind, AT_FINDING_EXPIRING)) {
+        return apr_psprintf(p, "expires %s",
+                            at_cli_time(r->expires_at, "never", p));
+    }
+    return apr_psprintf(p, "full access; scopes used: %s",
+                        f->suggest->nelts ? words(f->suggest, p)
+                                          : "(none yet)");
+}
+
+int at_cmd_audit(at_cli_t *c)
+{
+    at_usage_audit_req_t req;
+    apr_array_header_t *found;
+    const char *err;
+    at_ops_t o;
+    apr_status_t rv;
+    int i, code;
+
+    memset(&req, 0, sizeof(req));
+    if ((code = audit_days(c, &req.unused_scopes_days, c->unused_scopes,
+                           "unused-scopes")) != AT_EXIT_OK
+        || (code = audit_days(c, &req.unused_days, c->unused, "unused"))
+           != AT_EXIT_OK
+        || (code = audit_days(c, &req.expiring_days, c->expiring,
+                              "expiring")) != AT_EXIT_OK) {
+        return code;
+    }
+    req.full_access = c->full_access;
+    if (!c->unused_scopes && !c->unused && !c->expiring && !c->full_access) {
+        /* No check named: all four, with the documented defaults. */
+        req.unused_scopes_days = 30;
+        req.unused_days = 90;
+        req.expiring_days = 14;
+        req.full_access = 1;
+    }
+    if (c->owner && (err = at_check_owner(c->owner)) != NULL) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "audit: invalid --owner %s: %s",
+                           at_cli_quote(c->owner, c->pool), err);
+    }
+    req.owner = c->owner;
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
+        return code;
+    }
+    ops_init(c, &o);
+    if ((rv = at_usage_audit(&found, &o, &req)) != APR_SUCCESS) {
+        return ops_fail(c, &o, rv);
+    }
+    if (c->json) {
+        fputs("{\"checks\": {", c->out);
+        fprintf(c->out, "\"unused_scopes_days\": %d, \"unused_days\": %d, "
+                "\"expiring_days\": %d, \"full_access\": %s}, "
+                "\"findings\": [", req.unused_scopes_days, req.unused_days,
+                req.expiring_days, req.full_access ? "true" : "false");
+        for (i = 0; i < found->nelts; i++) {
+            const at_finding_t *f = APR_ARRAY_IDX(found, i, at_finding_t *);
+
+            fputs(i ? ",\n  {\"kind\": " : "\n  {\"kind\": ", c->out);
+            at_json_str(c->out, f->kind);
+            fputs(", \"id\": ", c->out);
+            at_json_str(c->out, f->rec->id);
+            fputs(", \"owner\": ", c->out);
+            at_json_str(c->out, f->rec->owner);
+            fputs(", \"name\": ", c->out);
+            at_json_str(c->out, f->rec->name);
+            fputs(", \"scopes\": ", c->out);
+            at_json_words(c->out, f->rec->scopes);
+            fprintf(c->out, ", \"full_access\": %s",
+                    f->rec->full_access ? "true" : "false");
+            fputs(", \"last_used_at\": ", c->out);
+            at_json_time(c->out, f->rec->last_used_at);
+            fputs(", \"expires_at\": ", c->out);
+            at_json_time(c->out, f->rec->expires_at);
+            if (f->unused) {
+                fputs(", \"unused_scopes\": ", c->out);
+                json_words_arr(c->out, f->unused);
+            }
+            if (f->suggest) {
+                fputs(", \"suggested_scopes\": ", c->out);
+                json_words_arr(c->out, f->suggest);
+            }
+            putc('}', c->out);
+        }
+        fputs(found->nelts ? "\n]}\n" : "]}\n", c->out);
+    }
+    else if (!found->nelts) {
+        fputs("no findings\n", c->out);
+    }
+    else {
+        for (i = 0; i < found->nelts; i++) {
+            const at_finding_t *f = APR_ARRAY_IDX(found, i, at_finding_t *);
+
+            fprintf(c->out, "%-13s %s  %s/%s: %s\n", f->kind, f->rec->id,
+                    at_text_clean(f->rec->owner, c->pool),
+                    at_text_clean(f->rec->name, c->pool),
+                    finding_text(c, f, &req));
+        }
+    }
+    /* Non-zero when anything was found, so cron mails it. */
+    return found->nelts ? AT_EXIT_NOTFOUND : AT_EXIT_OK;
 }

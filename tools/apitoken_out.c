@@ -141,6 +141,13 @@ static void json_key(FILE *f, const char *key, int first)
 void at_json_token(FILE *f, const at_token_rec_t *r, at_time_t now,
                    const char *token)
 {
+    at_json_token_open(f, r, now, token);
+    putc('}', f);
+}
+
+void at_json_token_open(FILE *f, const at_token_rec_t *r, at_time_t now,
+                        const char *token)
+{
     putc('{', f);
     json_key(f, "id", 1);
     at_json_str(f, r->id);
@@ -180,7 +187,6 @@ void at_json_token(FILE *f, const at_token_rec_t *r, at_time_t now,
         json_key(f, "token", 0);
         at_json_str(f, token);
     }
-    putc('}', f);
 }
 
 const char *at_text_clean(const char *s, apr_pool_t *p)
