@@ -1125,6 +1125,16 @@ static int serve_asset(request_rec *r, const manage_conf_t *c)
         return fail(r, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
                     "the page is read with GET");
     }
+    if (*base && !strchr(base, '.') && r->parsed_uri.path) {
+        /* The location itself without its slash ("/tokens"): the page's
+         * relative links need the slash. */
+        apr_table_setn(r->headers_out, "Location",
+                       ap_construct_url(r->pool, apr_pstrcat(r->pool,
+                                        r->parsed_uri.path, "/",
+                                        r->args ? "?" : "", r->args, NULL),
+                                        r));
+        return HTTP_MOVED_PERMANENTLY;
+    }
     if (!*base) {
         base = "index.html";
     }

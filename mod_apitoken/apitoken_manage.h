@@ -30,26 +30,28 @@ const char *apitoken_manage_set_limit(cmd_parms *cmd, void *dconf,
 const char *apitoken_manage_set_scope(cmd_parms *cmd, void *dconf,
                                       const char *arg);
 
-/* The directives, for the module's command table. */
+/* The directives, for the module's command table.  Never in .htaccess:
+ * a user allowed AuthConfig there must not name themselves an admin, lift
+ * the create limit or weaken the management scope. */
 #define APITOKEN_MANAGE_CMDS                                                 \
-    AP_INIT_TAKE1("ApiTokenManageAssets", apitoken_manage_set_assets, NULL, \
-        OR_AUTHCFG | RSRC_CONF,                                              \
-        "The directory holding the management page (index.html, "           \
+    AP_INIT_TAKE1("ApiTokenManageAssets", apitoken_manage_set_assets, NULL,  \
+        RSRC_CONF | ACCESS_CONF,                                             \
+        "The directory holding the management page (index.html, "            \
         "manage.css, manage.js); default: the installed copy."),             \
     AP_INIT_RAW_ARGS("ApiTokenManageAdmins", apitoken_manage_set_admins,     \
-        NULL, OR_AUTHCFG | RSRC_CONF,                                        \
+        NULL, RSRC_CONF | ACCESS_CONF,                                       \
         "Accounts that may manage the tokens of every owner (?owner=)."),    \
     AP_INIT_TAKE2("ApiTokenFeature", apitoken_manage_set_feature, NULL,      \
-        OR_AUTHCFG | RSRC_CONF,                                              \
-        "A feature of the catalogue and its description; once any is "      \
-        "given, scopes of other features are refused."),                    \
+        RSRC_CONF | ACCESS_CONF,                                             \
+        "A feature of the catalogue and its description; once any is "       \
+        "given, scopes of other features are refused."),                     \
     AP_INIT_TAKE1("ApiTokenManageCreateLimit", apitoken_manage_set_limit,    \
-        NULL, OR_AUTHCFG | RSRC_CONF,                                        \
-        "The most tokens one account may create per minute, across all "    \
+        NULL, RSRC_CONF | ACCESS_CONF,                                       \
+        "The most tokens one account may create per minute, across all "     \
         "httpd processes (default 10; 0 = no limit)."),                      \
     AP_INIT_TAKE1("ApiTokenManageScope", apitoken_manage_set_scope, NULL,    \
-        OR_AUTHCFG | RSRC_CONF,                                              \
-        "The scope an API token needs to call the management API "          \
+        RSRC_CONF | ACCESS_CONF,                                             \
+        "The scope an API token needs to call the management API "           \
         "(default tokens).")
 
 #endif

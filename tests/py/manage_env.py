@@ -61,6 +61,13 @@ def manage_conf(limit=1000):
     Require valid-user
 {common}    ApiTokenManageCreateLimit 3
 </Location>
+<Location /panel>
+    AuthType Basic
+    AuthName "Token management"
+    AuthBasicProvider file
+    AuthUserFile "@ROOT@/conf/htpasswd"
+    Require valid-user
+{common}</Location>
 <Location /tmanage/>
     AuthType apitoken
     AuthName "Token management"

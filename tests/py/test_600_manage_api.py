@@ -525,3 +525,72 @@ def test_611_database_down(request):
         e.check_logs(extra=[r"APT04004", r"APT06005", r"APT04005"])
     finally:
         e.close()
+
+
+def test_607_location_without_slash(env):
+    # <Location /panel>, as the directive reference writes it.
+    r = env.call("alice", "GET", "?owner=alice", base="/panel")
+    assert r.status_code == 301
+    assert r.headers["Location"] == env.httpd.url("/panel/?owner=alice")
+    assert env.call("alice", "GET", "", base="/panel/").status_code == 200
+    assert env.call("alice", "GET", "api/tokens",
+                    base="/panel/").status_code == 200
+
+
+# -- configuration ------------------------------------------------------------
+
+BAD_CONF = [
+    ("ApiTokenFeature DNS \"upper case\"", "invalid feature name DNS"),
+    ("ApiTokenFeature dns:read \"a level\"", "invalid feature name"),
+    ("ApiTokenFeature dns one\nApiTokenFeature dns two", "listed twice"),
+    ("ApiTokenManageCreateLimit -1", "not a number"),
+    ("ApiTokenManageCreateLimit lots", "not a number"),
+    ("ApiTokenManageScope \"to kens\"", "invalid scope"),
+    ("ApiTokenManageAdmins", "needs at least one"),
+    ("ApiTokenManageAdmins a:b", "invalid account"),
+    ("ApiTokenManageAssets /nonexistent/dir", "is not a directory"),
+]
+
+
+@pytest.mark.parametrize("line,why", BAD_CONF)
+def test_612_bad_directives_stop_httpd(line, why):
+    from httpd_server import Httpd
+    h = Httpd("sqlite3:///nonexistent/tokens.db",
+              conf=f"<Location /m/>\n SetHandler apitoken-manage\n"
+                   f"{line}\n</Location>\n")
+    try:
+        rc, out = h.configtest()
+        assert rc != 0 and why in out, out
+        assert "httpd.conf" in out
+    finally:
+        h.close()
+
+
+def test_612_not_in_htaccess(request):
+    """A user allowed AuthConfig in .htaccess cannot make themselves an
+    admin or lift the limit."""
+    import os
+    from httpd_server import Httpd
+    h = Httpd("sqlite3:///nonexistent/tokens.db", conf="""
+<Directory "@ROOT@/htdocs/ht">
+    AllowOverride All
+</Directory>
+""")
+    try:
+        d = os.path.join(h.root, "htdocs", "ht")
+        os.makedirs(d, 0o755)
+        with open(os.path.join(d, "ok.txt"), "w") as f:
+            f.write("ok\n")
+        for line in ("ApiTokenManageAdmins eve", "ApiTokenManageCreateLimit 0",
+                     "ApiTokenManageScope x", "ApiTokenFeature x y",
+                     "ApiTokenManageAssets /tmp"):
+            with open(os.path.join(d, ".htaccess"), "w") as f:
+                f.write(line + "\n")
+            os.chmod(os.path.join(d, ".htaccess"), 0o644)
+            if not h.proc:
+                h.start()
+            h.mark()
+            assert h.get("/ht/ok.txt").status_code == 500, line
+            assert "not allowed here" in h.log_since_mark(), line
+    finally:
+        h.close()
