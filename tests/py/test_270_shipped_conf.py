@@ -12,7 +12,8 @@ from httpd_server import (ALLOW_AUTHZ, MODULE, TOP, Httpd, challenge,
 CONF = TOP / "conf"
 DIRECTIVES = ["ApiTokenDB", "ApiTokenDBDriverDir", "ApiTokenDBMaxConnections",
               "ApiTokenUsageInterval", "ApiTokenAccept", "ApiTokenCacheTTL",
-              "ApiTokenTrackUsage", "ApiTokenStripCredentials"]
+              "ApiTokenTrackUsage", "ApiTokenStripCredentials",
+              "ApiTokenCache"]
 
 
 def sample_body(db_url):
