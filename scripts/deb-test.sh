@@ -94,6 +94,7 @@ for d in apache2-api-20120211 libdbi1 libdbd-sqlite3; do
 done
 contents=$(dpkg-deb -c "$deb")
 for f in "$MODDIR/mod_apitoken.so" /usr/bin/apitoken \
+         /usr/share/mod_apitoken/manage/index.html \
          /usr/share/man/man1/apitoken.1.gz \
          /usr/share/man/man8/mod_apitoken.8.gz \
          "$CONFDIR/apitoken.load" "$CONFDIR/apitoken.conf"; do
@@ -143,6 +144,17 @@ echo "dns ok" >"$h/htdocs/api/dns/ok.txt"
 echo "email ok" >"$h/htdocs/api/email/ok.txt"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 db_line="ApiTokenDB \"$db\""
+# The modules apitoken.load declares for a2enmod ("# Depends:"), plus the
+# shared cache the module uses by default.
+deps=$(sed -n 's/^#[[:space:]]*Depends:[[:space:]]*//p' "$CONFDIR/apitoken.load")
+loads=""
+for m in mpm_event $deps socache_shmcb; do
+    case " $loads " in *" $m "*) continue ;; esac
+    [ -f "$MODDIR/mod_$m.so" ] || die "apitoken.load depends on missing $m"
+    loads="$loads $m"
+done
+load_lines=$(for m in $loads; do
+    echo "LoadModule ${m}_module $MODDIR/mod_$m.so"; done)
 # apitoken.conf may already set ApiTokenDB (it can be given once); then
 # this test's store goes there instead of a second ApiTokenDB line.
 if grep -Eq '^[[:space:]]*ApiTokenDB[[:space:]]' "$CONFDIR/apitoken.conf"; then
@@ -159,9 +171,7 @@ DefaultRuntimeDir "$h/run"
 Mutex file:$h/run default
 ErrorLog "$h/logs/error.log"
 LogLevel warn
-LoadModule mpm_event_module $MODDIR/mod_mpm_event.so
-LoadModule authn_core_module $MODDIR/mod_authn_core.so
-LoadModule authz_core_module $MODDIR/mod_authz_core.so
+$load_lines
 Include /etc/apache2/mods-enabled/apitoken.load
 IncludeOptional /etc/apache2/mods-enabled/apitoken.conf
 $db_line
@@ -179,6 +189,10 @@ DocumentRoot "$h/htdocs"
 </Location>
 <Location /api/email>
     Require apitoken-scope email
+</Location>
+<Location /apitoken-status>
+    SetHandler apitoken-status
+    Require all granted
 </Location>
 EOF
 chmod -R a+rX "$h"
@@ -227,6 +241,13 @@ s=$(status /api/dns/ok.txt -H "Authorization: Bearer $tok")
 s=$(status /api/email/ok.txt -H "Authorization: Bearer $tok")
 [ "$s" = 403 ] || die "scope missing: expected 403, got $s"
 say "401 without a token, 200 with it, 403 without the scope"
+metrics=$(curl -s --max-time 10 \
+          "http://127.0.0.1:$port/apitoken-status?format=prometheus")
+granted=$(sed -n 's/^apitoken_requests_total{result="granted"} \([0-9]*\)$/\1/p' \
+          <<<"$metrics")
+[ "${granted:-0}" -ge 2 ] \
+    || die "apitoken-status: expected >= 2 granted requests, got '$granted'"
+say "apitoken-status counts $granted granted requests"
 if grep -qF "$tok" "$h/logs/error.log"; then die "the token is in the error log"; fi
 
 say "stopping httpd (PID $httpd_pid)"
