@@ -204,3 +204,45 @@ def test_400_bad_query_and_method(env):
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", t["Started"])
     assert t["change_marker_age_seconds"] == "never" or \
         float(t["change_marker_age_seconds"]) >= 0
+
+
+def wait_restarted(h, old_pids, timeout=20):
+    """Wait until the status page answers from new children."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            r = h.get("/status", timeout=5)
+            if r.status_code == 200:
+                return
+        except Exception:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("httpd did not come back")
+
+
+def test_400_graceful_keeps_full_restart_zeroes(env):
+    import signal
+    st, h = env.store, env.httpd
+    good = st.create("alice", scopes=["dns"])
+    for _ in range(3):
+        assert h.get("/api/dns/ok.txt", token=good["token"]).status_code \
+            == 200
+    before = text_status(h)
+    assert int(before["granted"]) >= 3
+    h.mark()
+    os.kill(h.proc.pid, signal.SIGUSR1)          # graceful restart
+    h.wait_log(r"AH00171: Graceful restart(.|\n)*resuming normal")
+    wait_restarted(h, None)
+    after = text_status(h)
+    assert after["Started"] == before["Started"]
+    assert int(after["granted"]) >= int(before["granted"])
+    assert h.get("/api/dns/ok.txt", token=good["token"]).status_code == 200
+    assert int(text_status(h)["granted"]) == int(after["granted"]) + 1
+    h.mark()
+    os.kill(h.proc.pid, signal.SIGHUP)           # full restart
+    h.wait_log(r"AH00173: SIGHUP received(.|\n)*resuming normal")
+    time.sleep(0.5)
+    wait_restarted(h, None)
+    fresh = text_status(h)
+    assert int(fresh["granted"]) == 0
+    assert int(fresh["db.queries"]) == 0
