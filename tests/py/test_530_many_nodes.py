@@ -5,10 +5,9 @@ back is handled by both.  Concurrent tool processes: eight creating the
 same owner and name (exactly one wins), and many creates from four
 parallel processes giving distinct ids.
 
-CACHE_TTLS lists the ApiTokenCacheTTL values each node runs with; 0 (every
-request asks the database) until the shared cache exists, then add a
-positive TTL here: the revoke must still reach both nodes within a second
-(the shared cache now exists: 300, its default, runs too).
+CACHE_TTLS lists the ApiTokenCacheTTL values each node runs with: 0 (every
+request asks the database) and 300 (the shared cache, its default); with
+either, a revoke reaches both nodes within a second.
 """
 
 import json
