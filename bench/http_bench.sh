@@ -72,7 +72,7 @@ print(d["id"], d["token"])'
 
 # Rows 'apitoken init'-compatible; ids b00000000001..., digest valid hex.
 fill_sqlite() {    # DB N
-    sqlite3 "$1" <<EOF
+    sqlite3 "$1" >/dev/null <<EOF
 PRAGMA journal_mode=WAL;
 BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
