@@ -77,7 +77,7 @@ Listen 127.0.0.1:$PORT
 PidFile "$dir/httpd.pid"
 DefaultRuntimeDir "$dir/run"
 ErrorLog "$dir/logs/error.log"
-LogLevel warn
+LogLevel warn authz_core:crit
 User www-data
 Group www-data
 LoadModule mpm_event_module $mods/mod_mpm_event.so
@@ -87,6 +87,7 @@ LoadModule authz_user_module $mods/mod_authz_user.so
 LoadModule alias_module $mods/mod_alias.so
 LoadModule cgid_module $mods/mod_cgid.so
 LoadModule mime_module $mods/mod_mime.so
+LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
 LoadModule apitoken_module $module
 TypesConfig /etc/mime.types
 ScriptSock "$dir/run/cgid.sock"
