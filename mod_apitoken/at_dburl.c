@@ -324,7 +324,9 @@ static apr_status_t parse_server(at_dburl_t *u, const char *url,
 
     /* host[:port], IPv6 literals in brackets */
     if (hp == auth_end) {
-        return fail(err, "missing host (pgsql://user@host[:port]/dbname)");
+        *err = apr_psprintf(p, "missing host (%s://user@host[:port]/dbname)",
+                            u->driver);
+        return APR_EINVAL;
     }
     if (*hp == '[') {
         const char *rb = memchr(hp, ']', (apr_size_t)(auth_end - hp));
@@ -359,8 +361,10 @@ static apr_status_t parse_server(at_dburl_t *u, const char *url,
             }
         }
         if (s == hp) {
-            return fail(err, "missing host (pgsql://user@host[:port]/dbname; "
-                             "IPv6 addresses go in brackets: [::1])");
+            *err = apr_psprintf(p, "missing host (%s://user@host[:port]/"
+                                "dbname; IPv6 addresses go in brackets: "
+                                "[::1])", u->driver);
+            return APR_EINVAL;
         }
         u->host = apr_pstrmemdup(p, hp, (apr_size_t)(s - hp));
     }

@@ -505,6 +505,20 @@ int at_cli_finish(at_cli_t *c, const char *action, const char *token_id,
     return AT_EXIT_OK;
 }
 
+/* "CMD: " before an option error, or nothing before the command is known
+ * (the line already starts with "apitoken: "). */
+static const char *who(const at_cli_t *c)
+{
+    return c->cmd ? apr_pstrcat(c->pool, c->cmd, ": ", NULL) : "";
+}
+
+/* The help to point at: the command's, or the tool's. */
+static const char *help_hint(const at_cli_t *c)
+{
+    return c->cmd ? apr_psprintf(c->pool, "apitoken %s --help", c->cmd)
+                  : "apitoken --help";
+}
+
 /* apr_getopt reports through this; keep the text for one error line. */
 static void getopt_err(void *baton, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -528,8 +542,8 @@ static int set_once(at_cli_t *c, const char **slot, const char *name,
                     const char *val)
 {
     if (*slot) {
-        return at_cli_fail(c, AT_EXIT_USAGE, "%s: option --%s given twice",
-                           c->cmd, name);
+        return at_cli_fail(c, AT_EXIT_USAGE, "%soption --%s given twice",
+                           who(c), name);
     }
     *slot = val;
     return AT_EXIT_OK;
@@ -572,7 +586,7 @@ static int take_opt(at_cli_t *c, int id, const char *arg)
     case OPT_EXPIRING:    return set_once(c, &c->expiring, o->name, arg);
     case OPT_RESTRICTED:  c->restricted = 1; return 0;
     default:
-        return at_cli_fail(c, AT_EXIT_USAGE, "%s: unexpected option", c->cmd);
+        return at_cli_fail(c, AT_EXIT_USAGE, "%sunexpected option", who(c));
     }
 }
 
@@ -650,16 +664,14 @@ static int parse_opts(at_cli_t *c, int argc, const char *const *argv,
         const char *opt = what ? strchr(what + 1, ':') : NULL;
 
         if (what && opt && !strncmp(what + 2, "missing argument", 16)) {
-            return at_cli_fail(c, AT_EXIT_USAGE, "%s: option %s needs a "
-                               "value (see 'apitoken %s --help')", c->cmd,
-                               at_cli_quote(opt + 2, c->pool), c->cmd);
+            return at_cli_fail(c, AT_EXIT_USAGE, "%soption %s needs a "
+                               "value (see '%s')", who(c),
+                               at_cli_quote(opt + 2, c->pool), help_hint(c));
         }
         if (what && opt) {
-            return at_cli_fail(c, AT_EXIT_USAGE, "%s: %.*s %s (see "
-                               "'apitoken %s --help')", c->cmd,
-                               (int)(opt - what - 2), what + 2,
-                               at_cli_quote(opt + 2, c->pool),
-                               c->cmd ? c->cmd : "");
+            return at_cli_fail(c, AT_EXIT_USAGE, "%s%.*s %s (see '%s')",
+                               who(c), (int)(opt - what - 2), what + 2,
+                               at_cli_quote(opt + 2, c->pool), help_hint(c));
         }
         return at_cli_fail(c, AT_EXIT_USAGE, "bad option (see "
                            "'apitoken --help')");
@@ -718,7 +730,7 @@ static int run(at_cli_t *c, int argc, const char *const *argv)
     const char *err;
     int help = 0, next = 1, code;
 
-    c->cmd = "apitoken";
+    c->cmd = NULL;
     code = parse_opts(c, argc, argv, o_none, 0, &help, &next);
     if (code != AT_EXIT_OK) {
         return code;
