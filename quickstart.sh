@@ -78,6 +78,7 @@ PidFile "$dir/httpd.pid"
 DefaultRuntimeDir "$dir/run"
 ErrorLog "$dir/logs/error.log"
 LogLevel warn authz_core:crit
+TraceEnable off
 User www-data
 Group www-data
 LoadModule mpm_event_module $mods/mod_mpm_event.so
