@@ -150,7 +150,7 @@ static int status_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     rv = apr_shm_create(&shm, sizeof(shared_t), NULL, proc);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
-                     "APT06001: cannot create the shared memory for the "
+                     "APT08001: cannot create the shared memory for the "
                      "status counters; they stay empty");
         return OK;
     }
@@ -339,7 +339,7 @@ static int status_handler(request_rec *r)
     fmt = wanted_format(r);
     if (!fmt) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "APT06002: apitoken-status: unknown query (use "
+                      "APT08002: apitoken-status: unknown query (use "
                       "format=text or format=prometheus)");
         return HTTP_BAD_REQUEST;
     }

@@ -117,7 +117,7 @@ int apitoken_log_transaction(request_rec *r)
                             r->useragent_ip ? r->useragent_ip : "");
         if (rv != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r,
-                          "APT05001: last-used update of token %s failed: "
+                          "APT07001: last-used update of token %s failed: "
                           "%s", q->rec->id, at_store_error(store));
             bad = rv != APR_NOTFOUND;
         }
@@ -130,7 +130,7 @@ int apitoken_log_transaction(request_rec *r)
         rv = at_store_scope_touch(store, q->rec->id, sc, apr_time_sec(now));
         if (rv != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r,
-                          "APT05002: scope usage update of token %s (%s) "
+                          "APT07002: scope usage update of token %s (%s) "
                           "failed: %s", q->rec->id, sc,
                           at_store_error(store));
             bad = rv != APR_NOTFOUND;
