@@ -32,6 +32,8 @@ static const char default_driver_dir[] = AT_DBI_DRIVERDIR;
 #include <apr_file_info.h>
 #include <apr_file_io.h>
 
+#include <unixd.h>
+
 #include "at_store_dbi.h"
 #include "mod_apitoken.h"
 #include "apitoken_status.h"
@@ -67,6 +69,67 @@ static const char *driver_file(apr_pool_t *p, const char *dir,
                                const char *driver)
 {
     return apr_pstrcat(p, dir, "/libdbd", driver, ".so", NULL);
+}
+
+/* 1 when the file mode m owned by uid/gid grants bits (R=4, W=2, X=1) to
+ * the user the children run as.  Supplementary groups are not considered:
+ * this only feeds a startup warning. */
+static int mode_allows(apr_fileperms_t m, apr_uid_t uid, apr_gid_t gid,
+                       int bits)
+{
+    int have;
+
+    if (ap_unixd_config.user_id == 0) {
+        return 1;
+    }
+    if (uid == ap_unixd_config.user_id) {
+        have = (m & APR_FPROT_UREAD ? 4 : 0) | (m & APR_FPROT_UWRITE ? 2 : 0)
+               | (m & APR_FPROT_UEXECUTE ? 1 : 0);
+    }
+    else if (gid == ap_unixd_config.group_id) {
+        have = (m & APR_FPROT_GREAD ? 4 : 0) | (m & APR_FPROT_GWRITE ? 2 : 0)
+               | (m & APR_FPROT_GEXECUTE ? 1 : 0);
+    }
+    else {
+        have = (m & APR_FPROT_WREAD ? 4 : 0) | (m & APR_FPROT_WWRITE ? 2 : 0)
+               | (m & APR_FPROT_WEXECUTE ? 1 : 0);
+    }
+    return (have & bits) == bits;
+}
+
+/* A SQLite store the children cannot use is a startup warning, not a
+ * failure: httpd still starts and answers 503 until it is fixed. */
+static void sqlite_startup_check(apitoken_global_t *g, server_rec *s,
+                                 apr_pool_t *p)
+{
+    const char *path = g->db->path, *dir = g->db->sqlite_dir, *why = NULL;
+    apr_finfo_t fi, di;
+    apr_status_t rv;
+
+    rv = apr_stat(&di, dir, APR_FINFO_PROT | APR_FINFO_OWNER, p);
+    if (rv != APR_SUCCESS) {
+        why = "its directory does not exist";
+    }
+    else if (!mode_allows(di.protection, di.user, di.group, 1 | 2)) {
+        why = "its directory is not writable and searchable by httpd's "
+              "User (SQLite's WAL files live there)";
+    }
+    else if ((rv = apr_stat(&fi, path, APR_FINFO_PROT | APR_FINFO_OWNER
+                                       | APR_FINFO_TYPE, p)) != APR_SUCCESS) {
+        why = "it does not exist (create it with apitoken init)";
+    }
+    else if (fi.filetype != APR_REG) {
+        why = "it is not a regular file";
+    }
+    else if (!mode_allows(fi.protection, fi.user, fi.group, 4 | 2)) {
+        why = "it is not readable and writable by httpd's User";
+    }
+    if (why) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "APT04008: SQLite token store %s (ApiTokenDB at %s:%d) "
+                     "is not usable: %s; requests will get 503 until it is",
+                     path, g->db_file, g->db_line, why);
+    }
 }
 
 /* Parent, as root, before the children fork: a private driver directory
@@ -114,6 +177,9 @@ apr_status_t apitoken_db_post_config(apr_pool_t *pconf, server_rec *s)
         return rv;
     }
     g->driver_dir = dir;
+    if (g->db->kind == AT_DB_SQLITE3) {
+        sqlite_startup_check(g, s, pconf);
+    }
     return APR_SUCCESS;
 }
 

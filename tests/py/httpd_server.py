@@ -491,7 +491,8 @@ ScriptAlias /cgi-strip/ "@ROOT@/cgi-bin/"
 # Lines the oracle accepts: mod_authz_core logs every refused Require (our
 # 403 insufficient_scope) at error level with its own AH number.
 ALLOW_AUTHZ = [r"AH01631: user [^:]+: authorization failure"]
-ALLOW_DB_DOWN = [r"APT04004: token database .* unreachable"]
+ALLOW_DB_DOWN = [r"APT04004: token database .* unreachable",
+                 r"APT04008: SQLite token store .* is not usable"]
 
 
 def open_store(request, kind):
