@@ -1,8 +1,11 @@
 #!/bin/bash
 # Installs what the build and the tests need, builds with -Werror, and runs
 # every test: the Check unit tests, the pytest suites (the tool and the module
-# against SQLite, a real PostgreSQL and a real MariaDB started on loopback),
-# the fuzzers for a bounded time, and make distcheck.
+# against SQLite, a real PostgreSQL and a real MariaDB started on loopback,
+# the management page in headless Chromium), the whole suite again with an
+# AddressSanitizer/UBSan build, the tool's tests under valgrind, the fuzzers
+# for a bounded time, the Debian package, and make distcheck.
+# Longer runs: fuzz/run.sh SECONDS, scripts/soak.sh, bench/http_bench.sh.
 #
 #   ./test.sh              everything
 #   ./test.sh -k test_2    only pytest tests matching the expression (after
@@ -48,10 +51,17 @@ PY
 
 [ $# -eq 0 ] || exit 0
 
-if [ -x fuzz/run.sh ]; then
-    step "fuzzing (bounded; fuzz/run.sh SECONDS for longer runs)"
-    fuzz/run.sh 12
-fi
+step "fuzzing (bounded; fuzz/run.sh SECONDS for longer runs)"
+fuzz/run.sh 12
+
+step "the whole suite with AddressSanitizer + UBSan"
+scripts/sanitizer-run.sh
+
+step "the tool's tests under valgrind memcheck"
+scripts/valgrind-cli.sh -k "test_110 or test_120"
+
+step "Debian package: build, install, serve, purge"
+scripts/deb-test.sh
 
 step "make distcheck"
 make -j"$(nproc)" distcheck
