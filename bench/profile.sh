@@ -1,0 +1,122 @@
+#!/bin/bash
+# Licensed under the Apache License, Version 2.0 (see COPYING).
+#
+# Instruction counts per request of one httpd process (apache2 -X) under
+# valgrind --tool=callgrind: no auth, token with the cache, token with
+# ApiTokenCacheTTL 0, Basic SHA1.  Repeatable where wall-clock throughput
+# on a shared machine is not.  Run as root from a built tree:
+#
+#   bench/profile.sh              (N=2000 requests per scenario)
+#
+# Prints instructions per request for each scenario (the startup cost is
+# taken out by a run of 1 request); keeps the callgrind files in OUT
+# (default: a private directory, printed) for callgrind_annotate.
+
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+MODULE=${APITOKEN_MODULE:-$TOP/mod_apitoken/.libs/mod_apitoken.so}
+TOOL=$TOP/tools/apitoken
+MODDIR=/usr/lib/apache2/modules
+N=${N:-2000}
+FAST=${FAST:-}      # On|Off: ApiTokenDBFastPath; empty: the default
+OUT=${OUT:-$(mktemp -d /tmp/apitoken-profile.XXXXXX)}
+mkdir -p "$OUT" && chmod 755 "$OUT" && chown www-data:www-data "$OUT"
+
+for x in ab valgrind htpasswd /usr/sbin/apache2 "$TOOL" "$MODULE"; do
+    command -v "$x" >/dev/null 2>&1 || [ -e "$x" ] \
+        || { echo "missing: $x" >&2; exit 2; }
+done
+
+W=$OUT/w
+mkdir -p "$W/db" "$W/htdocs"/{static,tc,t0,sha1} "$W/run" "$W/logs"
+for d in static tc t0 sha1; do printf 'ok\n' >"$W/htdocs/$d/ok.txt"; done
+URL="sqlite3://$W/db/tokens.db"
+"$TOOL" --db "$URL" init >/dev/null || exit 3
+TOKEN=$("$TOOL" --db "$URL" --json create --owner alice --name prof \
+        --scope dns | /usr/bin/python3 -c \
+        'import json,sys; print(json.load(sys.stdin)["token"])')
+htpasswd -cbs "$W/sha1" bob secretpw 2>/dev/null
+BASIC="Basic $(printf bob:secretpw | base64)"
+chown -R www-data:www-data "$W"
+PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); \
+s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+cat >"$W/httpd.conf" <<CONF
+ServerRoot "$W"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$PORT
+User www-data
+Group www-data
+PidFile "$W/run/httpd.pid"
+DefaultRuntimeDir "$W/run"
+ErrorLog "$W/logs/error_log"
+LogLevel warn
+LoadModule mpm_event_module $MODDIR/mod_mpm_event.so
+CONF
+for m in authn_core authz_core authz_user auth_basic authn_file \
+         socache_shmcb mime; do
+    echo "LoadModule ${m}_module $MODDIR/mod_$m.so" >>"$W/httpd.conf"
+done
+cat >>"$W/httpd.conf" <<CONF
+LoadModule apitoken_module $MODULE
+TypesConfig /etc/mime.types
+DocumentRoot "$W/htdocs"
+ApiTokenDB "$URL"
+$([ -n "$FAST" ] && echo "ApiTokenDBFastPath $FAST")
+<Location /tc/>
+    AuthType apitoken
+    AuthName api
+    ApiTokenCacheTTL 300
+    AuthzSendForbiddenOnFailure On
+    Require valid-user
+</Location>
+<Location /t0/>
+    AuthType apitoken
+    AuthName api
+    ApiTokenCacheTTL 0
+    AuthzSendForbiddenOnFailure On
+    Require valid-user
+</Location>
+<Location /sha1/>
+    AuthType Basic
+    AuthName b
+    AuthBasicProvider file
+    AuthUserFile "$W/sha1"
+    Require valid-user
+</Location>
+CONF
+
+# One process under callgrind for COUNT requests; prints its instructions.
+run() {            # NAME PATH AUTH COUNT
+    local pid hdr=() f=$OUT/callgrind.$1.$4
+    [ -n "$3" ] && hdr=(-H "Authorization: $3")
+    # Created first and owned by the user the process becomes, so that
+    # the dump at exit (after the switch from root) can write it.
+    rm -f "$f"; touch "$f"; chown www-data:www-data "$f"
+    valgrind --tool=callgrind --callgrind-out-file="$f" \
+        /usr/sbin/apache2 -X -f "$W/httpd.conf" \
+        >"$W/logs/vg.$1.$4" 2>&1 &
+    pid=$!
+    for _ in $(seq 300); do
+        curl -s -o /dev/null "http://127.0.0.1:$PORT/static/ok.txt" \
+            && break
+        sleep 0.1
+    done
+    ab -q -k -n "$4" -c 1 "${hdr[@]}" "http://127.0.0.1:$PORT$2" \
+        >"$W/logs/ab.$1.$4" 2>&1
+    grep -q "Non-2xx" "$W/logs/ab.$1.$4" \
+        && echo "warning: $1 got non-2xx answers" >&2
+    kill -TERM "$pid"
+    wait "$pid" 2>/dev/null
+    awk '/^summary:|^totals:/ {print $2; exit}' "$f"
+}
+
+printf '%-10s %14s\n' scenario "instr/request"
+for s in "static|/static/ok.txt|" "tc|/tc/ok.txt|Bearer $TOKEN" \
+         "t0|/t0/ok.txt|Bearer $TOKEN" "sha1|/sha1/ok.txt|$BASIC"; do
+    IFS='|' read -r name path auth <<<"$s"
+    base=$(run "$name" "$path" "$auth" 1)
+    full=$(run "$name" "$path" "$auth" "$((N + 1))")
+    printf '%-10s %14d\n' "$name" "$(( (full - base) / N ))"
+done
+echo "callgrind files: $OUT (callgrind_annotate $OUT/callgrind.tc.$((N + 1)))"
