@@ -60,14 +60,16 @@ apitoken_req_t *apitoken_req_get(request_rec *r)
     return NULL;
 }
 
-/* The identity in the environment of CGI, SSI, proxies' headers, ... */
-static void set_env(request_rec *r, const apitoken_req_t *q)
+/* The identity in the environment of CGI, SSI, proxies' headers, ...
+ * joined: the granted scopes already joined, or NULL. */
+static void set_env(request_rec *r, const apitoken_req_t *q,
+                    const char *joined)
 {
     apr_table_setn(r->subprocess_env, "APITOKEN_ID", q->rec->id);
     apr_table_setn(r->subprocess_env, "APITOKEN_NAME", q->rec->name);
     apr_table_setn(r->subprocess_env, "APITOKEN_SCOPES",
                    q->rec->full_access ? "*"
-                                       : at_scopes_join(q->granted, r->pool));
+                   : joined ? joined : at_scopes_join(q->granted, r->pool));
 }
 
 /* A realm fit for a quoted-string: quotes and backslashes dropped. */
@@ -173,46 +175,59 @@ static int count_cb(void *baton, const char *key, const char *val)
     return 1;
 }
 
-/* The header names a backend or CGI could mistake for our identity:
- * after upper-casing and '-' -> '_' (what CGI does), REMOTE_USER,
- * X_REMOTE_USER, AUTH_USER, and anything starting APITOKEN_ or X_APITOKEN_. */
-static int is_spoof_name(const char *key, apr_pool_t *p)
+/* Does key, upper-cased with '-' read as '_' (what CGI does), equal want,
+ * or start with it when prefix is set?  No copy: this runs on every
+ * header of every request. */
+static int cgi_name_is(const char *key, const char *want, int prefix)
 {
-    char *k = apr_pstrdup(p, key), *c;
+    for (; *want; ++key, ++want) {
+        char c = (*key == '-') ? '_' : (char)apr_toupper(*key);
 
-    for (c = k; *c; ++c) {
-        *c = (*c == '-') ? '_' : apr_toupper(*c);
+        if (c != *want) {
+            return 0;          /* also at the end of key: '\0' != *want */
+        }
     }
-    return !strcmp(k, "REMOTE_USER") || !strcmp(k, "X_REMOTE_USER")
-           || !strcmp(k, "AUTH_USER") || !strcmp(k, "X_AUTH_USER")
-           || !strncmp(k, "APITOKEN_", 9) || !strncmp(k, "X_APITOKEN_", 11);
+    return prefix || !*key;
 }
 
-typedef struct spoof_t {
-    apr_pool_t *p;
-    apr_array_header_t *names;
-} spoof_t;
-
-static int spoof_cb(void *baton, const char *key, const char *val)
+/* The header names a backend or CGI could mistake for our identity:
+ * REMOTE_USER, X_REMOTE_USER, AUTH_USER, X_AUTH_USER, and anything
+ * starting APITOKEN_ or X_APITOKEN_ (in CGI's spelling). */
+static int is_spoof_name(const char *key)
 {
-    spoof_t *s = baton;
-
-    if (key && is_spoof_name(key, s->p)) {
-        *(const char **)apr_array_push(s->names) = key;
+    switch (apr_toupper(*key)) {
+    case 'R':
+        return cgi_name_is(key, "REMOTE_USER", 0);
+    case 'A':
+        return cgi_name_is(key, "AUTH_USER", 0)
+               || cgi_name_is(key, "APITOKEN_", 1);
+    case 'X':
+        return cgi_name_is(key, "X_REMOTE_USER", 0)
+               || cgi_name_is(key, "X_AUTH_USER", 0)
+               || cgi_name_is(key, "X_APITOKEN_", 1);
+    default:
+        return 0;
     }
-    return 1;
 }
 
 static void drop_spoofed(request_rec *r)
 {
-    spoof_t s;
+    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    apr_array_header_t *names = NULL;
     int i;
 
-    s.p = r->pool;
-    s.names = apr_array_make(r->pool, 2, sizeof(char *));
-    apr_table_do(spoof_cb, &s, r->headers_in, NULL);
-    for (i = 0; i < s.names->nelts; ++i) {
-        const char *name = APR_ARRAY_IDX(s.names, i, const char *);
+    for (i = 0; i < arr->nelts; ++i) {
+        if (e[i].key && is_spoof_name(e[i].key)) {
+            if (!names) {
+                names = apr_array_make(r->pool, 2, sizeof(char *));
+            }
+            *(const char **)apr_array_push(names) = e[i].key;
+        }
+    }
+    /* Unset after the walk: unsetting moves the table's entries. */
+    for (i = 0; names && i < names->nelts; ++i) {
+        const char *name = APR_ARRAY_IDX(names, i, const char *);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "APT02003: dropped inbound identity header %s", name);
         apr_table_unset(r->headers_in, name);
@@ -241,7 +256,7 @@ int apitoken_fixups(request_rec *r)
     }
     if (q && r->user && !apr_table_get(r->subprocess_env, "APITOKEN_ID")) {
         /* An internal redirect renamed them REDIRECT_APITOKEN_*. */
-        set_env(r, q);
+        set_env(r, q, NULL);
     }
     return DECLINED;
 }
@@ -353,7 +368,8 @@ int apitoken_check_authn(request_rec *r)
     at_reason_t reason;
     apr_status_t rv;
     apitoken_req_t *q;
-    apr_array_header_t *granted;
+    const apr_array_header_t *granted = NULL;
+    const char *joined = NULL;
     const char *bad;
     const char *id;
 
@@ -363,20 +379,25 @@ int apitoken_check_authn(request_rec *r)
     conf = ap_get_module_config(r->per_dir_config, &apitoken_module);
     acc = conf->accept ? conf->accept : apitoken_accept_default();
     r->ap_auth_type = (char *)APITOKEN_AUTH_TYPE;
-    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
-                  "APT02007: settings: accept=%s cache_ttl=%d "
-                  "track_usage=%s strip_credentials=%s",
-                  accepted_forms(acc, r->pool), conf->cache_ttl,
-                  conf->track_usage ? "on" : "off",
-                  conf->strip ? "on" : "off");
+    if (APLOGrtrace1(r)) {
+        /* Guarded: the arguments cost string building on every request. */
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                      "APT02007: settings: accept=%s cache_ttl=%d "
+                      "track_usage=%s strip_credentials=%s",
+                      accepted_forms(acc, r->pool), conf->cache_ttl,
+                      conf->track_usage ? "on" : "off",
+                      conf->strip ? "on" : "off");
+    }
     drop_spoofed(r);
     if (find_credential(&cred, &cred_header, r, acc) == HTTP_BAD_REQUEST) {
         return HTTP_BAD_REQUEST;
     }
     if (!cred_header) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "APT02004: no credentials in an accepted form (%s)",
-                      accepted_forms(acc, r->pool));
+        if (APLOGrdebug(r)) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "APT02004: no credentials in an accepted form "
+                          "(%s)", accepted_forms(acc, r->pool));
+        }
         apitoken_status_request(r, APITOKEN_ST_DENIED_NO_CREDENTIALS);
         apitoken_set_challenge(r, NULL, NULL);
         return HTTP_UNAUTHORIZED;
@@ -398,7 +419,8 @@ int apitoken_check_authn(request_rec *r)
             at_token_wipe(&tok);
             return invalid_token(r, id, AT_REASON_WRONG_PREFIX);
         }
-        switch (apitoken_cache_get(&rec, id, seq, conf->cache_ttl, r)) {
+        switch (apitoken_cache_get(&rec, &granted, &joined, id, seq,
+                                   conf->cache_ttl, r)) {
         case APITOKEN_CACHE_UNKNOWN:
             at_token_wipe(&tok);
             return invalid_token(r, id, AT_REASON_UNKNOWN_ID);
@@ -453,8 +475,10 @@ verify:
         return invalid_token(r, rec->id, reason);
     }
 
-    if (at_scopes_parse(&granted, rec->scopes ? rec->scopes : "", &bad,
-                        r->pool) != APR_SUCCESS) {
+    if (!granted
+        && at_scopes_parse((apr_array_header_t **)&granted,
+                           rec->scopes ? rec->scopes : "", &bad,
+                           r->pool) != APR_SUCCESS) {
         /* The tool validates scopes; a bad one means a hand-edited row. */
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "APT02005: token %s has an invalid stored scope '%s'",
@@ -470,12 +494,14 @@ verify:
     apr_pool_userdata_setn(q, REQ_KEY, NULL, r->pool);
 
     r->user = apr_pstrdup(r->pool, rec->owner);
-    set_env(r, q);
+    set_env(r, q, joined);
     if (conf->strip) {
         apr_table_unset(r->headers_in, cred_header);
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  "APT02006: token %s of %s accepted (%s)", rec->id,
-                  rec->owner, cred_header);
+    if (APLOGrdebug(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "APT02006: token %s of %s accepted (%s)", rec->id,
+                      rec->owner, cred_header);
+    }
     return OK;
 }

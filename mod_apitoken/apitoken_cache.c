@@ -13,7 +13,11 @@
 #include <util_mutex.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
+#include <apr_thread_rwlock.h>
 #include <apr_global_mutex.h>
+#include <apr_atomic.h>
+
+#include "at_scope.h"
 
 #include "apitoken_cache.h"
 #include "apitoken_status.h"
@@ -58,6 +62,30 @@ static struct {
     int reading;                 /* a request is reading it now */
     char prefix[32];
 } marker;
+
+/* Per child: a small direct-mapped cache in front of the shared one, so
+ * that a hot token costs neither the global mutex nor a decode.  A slot
+ * holds one immutable entry (one malloc'd block: record, parsed scopes,
+ * their joined form) tagged with the shared entry's marker and age, and
+ * is trusted by exactly the rules of the shared cache.  Unknown ids are
+ * left to the shared cache.  Readers take a reference under the read lock
+ * and drop it in r->pool's cleanup, so a replaced entry lives on until
+ * the last request using it ends. */
+#define L1_SLOTS 256
+
+typedef struct l1_entry_t {
+    apr_uint32_t refs;
+    apr_int64_t seq;
+    apr_time_t stored_at;
+    at_token_rec_t rec;
+    apr_array_header_t granted;
+    const char *joined;
+} l1_entry_t;
+
+static struct {
+    apr_thread_rwlock_t *lock;   /* NULL: off in this process */
+    l1_entry_t *slot[L1_SLOTS];
+} l1;
 
 void apitoken_cache_pre_config(apr_pool_t *pconf)
 {
@@ -169,6 +197,162 @@ apr_status_t apitoken_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
     return APR_SUCCESS;
 }
 
+static void l1_unref(l1_entry_t *e)
+{
+    if (e && apr_atomic_dec32(&e->refs) == 0) {
+        free(e);
+    }
+}
+
+static apr_status_t l1_release(void *data)
+{
+    l1_unref(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t l1_destroy(void *unused)
+{
+    int i;
+
+    for (i = 0; i < L1_SLOTS; ++i) {
+        l1_unref(l1.slot[i]);
+        l1.slot[i] = NULL;
+    }
+    l1.lock = NULL;
+    return APR_SUCCESS;
+}
+
+static unsigned int l1_index(const char *id)
+{
+    apr_uint32_t h = 2166136261u;     /* FNV-1a over the id */
+
+    for (; *id; ++id) {
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    }
+    return h % L1_SLOTS;
+}
+
+/* Append a copy of src to the block at *cur; returns the copy. */
+static const char *l1_copy(char **cur, const char *src)
+{
+    apr_size_t n = strlen(src ? src : "") + 1;
+    char *dst = *cur;
+
+    memcpy(dst, src ? src : "", n);
+    *cur += n;
+    return dst;
+}
+
+/* Keep rec (stored under seq at stored_at) in this process.  Records
+ * whose stored scopes do not parse are not kept: the caller's own parse
+ * reports them. */
+static void l1_put(const at_token_rec_t *rec, apr_int64_t seq,
+                   apr_time_t stored_at, apr_pool_t *p)
+{
+    const char *str[N_STRINGS];
+    apr_array_header_t *granted;
+    const char *joined, *bad = NULL;
+    apr_size_t size;
+    l1_entry_t *e, *old;
+    const char **elts;
+    char *cur;
+    unsigned int k;
+    int i;
+
+    if (!l1.lock || !rec
+        || at_scopes_parse(&granted, rec->scopes ? rec->scopes : "", &bad,
+                           p) != APR_SUCCESS) {
+        return;
+    }
+    joined = at_scopes_join(granted, p);
+    str[0] = rec->id;
+    str[1] = rec->owner;
+    str[2] = rec->name;
+    str[3] = rec->digest;
+    str[4] = rec->scopes;
+    str[5] = rec->allowed_nets;
+    str[6] = rec->prev_digest;
+    size = APR_ALIGN_DEFAULT(sizeof(*e))
+           + (apr_size_t)granted->nelts * sizeof(char *) + strlen(joined) + 1;
+    for (i = 0; i < N_STRINGS; ++i) {
+        size += strlen(str[i] ? str[i] : "") + 1;
+    }
+    for (i = 0; i < granted->nelts; ++i) {
+        size += strlen(APR_ARRAY_IDX(granted, i, const char *)) + 1;
+    }
+    if (size > ENTRY_MAX * 2 || (e = malloc(size)) == NULL) {
+        return;
+    }
+    memset(e, 0, sizeof(*e));
+    elts = (const char **)((char *)e + APR_ALIGN_DEFAULT(sizeof(*e)));
+    cur = (char *)(elts + granted->nelts);
+    e->refs = 1;                      /* the slot's reference */
+    e->seq = seq;
+    e->stored_at = stored_at;
+    e->rec = *rec;
+    e->rec.id = l1_copy(&cur, str[0]);
+    e->rec.owner = l1_copy(&cur, str[1]);
+    e->rec.name = l1_copy(&cur, str[2]);
+    e->rec.digest = l1_copy(&cur, str[3]);
+    e->rec.scopes = l1_copy(&cur, str[4]);
+    e->rec.allowed_nets = l1_copy(&cur, str[5]);
+    e->rec.prev_digest = l1_copy(&cur, str[6]);
+    /* Not kept: never part of a decision. */
+    e->rec.last_used_at = AT_TIME_NONE;
+    e->rec.last_used_addr = "";
+    e->rec.description = "";
+    for (i = 0; i < granted->nelts; ++i) {
+        elts[i] = l1_copy(&cur, APR_ARRAY_IDX(granted, i, const char *));
+    }
+    e->joined = l1_copy(&cur, joined);
+    e->granted.pool = NULL;           /* read-only: never pushed to */
+    e->granted.elt_size = sizeof(char *);
+    e->granted.nelts = granted->nelts;
+    e->granted.nalloc = granted->nelts;
+    e->granted.elts = (char *)elts;
+
+    k = l1_index(e->rec.id);
+    apr_thread_rwlock_wrlock(l1.lock);
+    old = l1.slot[k];
+    l1.slot[k] = e;
+    apr_thread_rwlock_unlock(l1.lock);
+    l1_unref(old);
+}
+
+/* The entry for id in this process, referenced until r->pool ends, if it
+ * passes the shared cache's rules for seq and ttl. */
+static l1_entry_t *l1_get(const char *id, apr_int64_t seq, int ttl,
+                          request_rec *r)
+{
+    unsigned int k = l1_index(id);
+    apr_time_t age;
+    l1_entry_t *e;
+
+    if (!l1.lock) {
+        return NULL;
+    }
+    apr_thread_rwlock_rdlock(l1.lock);
+    e = l1.slot[k];
+    if (e && !strcmp(e->rec.id, id)) {
+        apr_atomic_inc32(&e->refs);
+    }
+    else {
+        e = NULL;
+    }
+    apr_thread_rwlock_unlock(l1.lock);
+    if (!e) {
+        return NULL;
+    }
+    age = apr_time_now() - e->stored_at;
+    if (e->seq < seq || age < 0 || age >= apr_time_from_sec(ttl)) {
+        l1_unref(e);
+        return NULL;
+    }
+    apr_pool_cleanup_register(r->pool, e, l1_release,
+                              apr_pool_cleanup_null);
+    return e;
+}
+
 void apitoken_cache_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_status_t rv;
@@ -193,6 +377,12 @@ void apitoken_cache_child_init(apr_pool_t *pchild, server_rec *s)
                                  pchild);
     if (rv != APR_SUCCESS) {
         cache.ready = 0;
+        return;
+    }
+    memset(&l1, 0, sizeof(l1));
+    if (apr_thread_rwlock_create(&l1.lock, pchild) == APR_SUCCESS) {
+        apr_pool_cleanup_register(pchild, NULL, l1_destroy,
+                                  apr_pool_cleanup_null);
     }
 }
 
@@ -277,6 +467,8 @@ static apr_status_t locked_retrieve(server_rec *s, const char *id,
 }
 
 apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **out,
+                                           const apr_array_header_t **granted,
+                                           const char **joined,
                                            const char *id, apr_int64_t seq,
                                            int ttl, request_rec *r)
 {
@@ -290,6 +482,23 @@ apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **out,
     int i;
 
     *out = NULL;
+    *granted = NULL;
+    *joined = NULL;
+    if (cache.ready && ttl > 0) {
+        l1_entry_t *e = l1_get(id, seq, ttl, r);
+
+        if (e) {
+            *out = &e->rec;
+            *granted = &e->granted;
+            *joined = e->joined;
+            apitoken_status_add(APITOKEN_ST_CACHE_HIT, 1);
+            if (APLOGrdebug(r)) {
+                ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                              "APT05007: token %s found in the cache", id);
+            }
+            return APITOKEN_CACHE_HIT;
+        }
+    }
     if (!cache.ready || ttl <= 0
         || locked_retrieve(r->server, id, buf, &len, r->pool) != APR_SUCCESS
         || len < sizeof(h)) {
@@ -347,9 +556,12 @@ apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **out,
     rec->last_used_addr = "";
     rec->description = "";
     *out = rec;
+    l1_put(rec, h.seq, (apr_time_t)h.stored_at, r->pool);
     apitoken_status_add(APITOKEN_ST_CACHE_HIT, 1);
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  "APT05007: token %s found in the cache", id);
+    if (APLOGrdebug(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "APT05007: token %s found in the cache", id);
+    }
     return APITOKEN_CACHE_HIT;
 }
 
@@ -398,6 +610,7 @@ void apitoken_cache_put(const char *id, const at_token_rec_t *rec,
     else if (keep > APITOKEN_NEGATIVE_TTL) {
         keep = APITOKEN_NEGATIVE_TTL;
     }
+    l1_put(rec, seq, now, r->pool);
     memcpy(buf, &h, sizeof(h));
     if (cache.mutex && apr_global_mutex_lock(cache.mutex) != APR_SUCCESS) {
         return;

@@ -51,10 +51,17 @@ const char *apitoken_cache_set(cmd_parms *cmd, void *dummy, const char *arg);
 apr_status_t apitoken_cache_marker(apr_int64_t *seq, const char **prefix,
                                    request_rec *r);
 
-/* Look id up.  An entry counts only when it was stored under a marker
- * >= seq and is younger than ttl seconds.  A hit's record is allocated
- * from r->pool. */
+/* Look id up, first in this process's own small cache, then in the
+ * shared one.  An entry counts only when it was stored under a marker
+ * >= seq and is younger than ttl seconds (in either cache: a per-process
+ * copy keeps the shared entry's marker and age).  A hit's record lives
+ * until r->pool is cleared; read-only.  On a hit from the per-process
+ * cache *granted (the token's scopes, parsed) and *joined (them joined
+ * by spaces) are set too; otherwise they are NULL and the caller parses
+ * rec->scopes itself. */
 apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **rec,
+                                           const apr_array_header_t **granted,
+                                           const char **joined,
                                            const char *id, apr_int64_t seq,
                                            int ttl, request_rec *r);
 
