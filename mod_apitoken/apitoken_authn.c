@@ -370,6 +370,7 @@ int apitoken_check_authn(request_rec *r)
     apitoken_req_t *q;
     const apr_array_header_t *granted = NULL;
     const char *joined = NULL;
+    const char *dberr = NULL;
     const char *bad;
     const char *id;
 
@@ -447,11 +448,14 @@ int apitoken_check_authn(request_rec *r)
     if (rv == APR_SUCCESS) {
         apr_time_t t0 = apr_time_now();
 
-        rv = at_store_lookup(&found, store, id, r->pool);
+        rv = apitoken_db_lookup(&found, conn, id, &dberr, r->pool);
         apitoken_status_observe_query(apr_time_now() - t0);
     }
+    else {
+        dberr = at_store_error(store);
+    }
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
-        apitoken_db_log_down(r, at_store_error(store));
+        apitoken_db_log_down(r, dberr ? dberr : at_store_error(store));
         apitoken_db_release(conn, 1);
         at_token_wipe(&tok);
         apitoken_status_request(r, APITOKEN_ST_DB_UNAVAILABLE);

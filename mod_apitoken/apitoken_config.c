@@ -147,6 +147,17 @@ static const char *set_max_conns(cmd_parms *cmd, void *dummy,
     return err ? err : parse_seconds(&g->max_conns, cmd, arg, 0, 10000);
 }
 
+static const char *set_fast_path(cmd_parms *cmd, void *dummy, int on)
+{
+    apitoken_global_t *g = global_get(cmd);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (!err) {
+        g->db_plain = !on;
+    }
+    return err;
+}
+
 static const char *set_cache_ttl(cmd_parms *cmd, void *dconf,
                                  const char *arg)
 {
@@ -265,6 +276,10 @@ const command_rec apitoken_cmds[] = {
     AP_INIT_TAKE1("ApiTokenDBMaxConnections", set_max_conns, NULL, RSRC_CONF,
         "The most database connections one httpd process keeps; 0 (the "
         "default) means one per worker thread."),
+    AP_INIT_FLAG("ApiTokenDBFastPath", set_fast_path, NULL, RSRC_CONF,
+        "On (the default): on SQLite, look tokens up with a prepared "
+        "statement on libdbi's connection; Off: through libdbi's query "
+        "interface, as with every other database."),
     AP_INIT_TAKE1("ApiTokenUsageInterval", set_usage_interval, NULL,
         RSRC_CONF,
         "The fewest seconds between two last-used writes for one token in "

@@ -35,6 +35,7 @@ static const char default_driver_dir[] = AT_DBI_DRIVERDIR;
 #include <unixd.h>
 
 #include "at_store_dbi.h"
+#include "at_store_sqlite_fast.h"
 #include "mod_apitoken.h"
 #include "apitoken_status.h"
 
@@ -54,6 +55,8 @@ struct apitoken_conn_t {
     const char *prefix;        /* schema prefix, learnt on first use */
     apr_ino_t ino;             /* SQLite: the file the connection opened */
     apr_dev_t dev;
+    at_sqlite_fast_t *fast;    /* SQLite: the prepared lookup, or NULL */
+    int fast_tried;            /* preparing it was attempted */
 };
 
 static struct {
@@ -251,6 +254,8 @@ static apr_status_t conn_free(void *res, void *params, apr_pool_t *unused)
 {
     apitoken_conn_t *c = res;
 
+    /* sqlite3_close refuses a connection with a live statement. */
+    at_sqlite_fast_close(c->fast);
     at_store_close(c->store);
     apr_pool_destroy(c->pool);
     return APR_SUCCESS;
@@ -411,4 +416,42 @@ apr_status_t apitoken_db_prefix(const char **prefix, apitoken_conn_t *c,
     c->prefix = pf;
     *prefix = pf;
     return APR_SUCCESS;
+}
+
+apr_status_t apitoken_db_lookup(at_token_rec_t **rec, apitoken_conn_t *c,
+                                const char *id, const char **err,
+                                apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    *err = NULL;
+    if (!c->fast_tried) {
+        const char *why = NULL;
+
+        /* Prepared on first use, when the schema is known to exist. */
+        c->fast_tried = 1;
+        rv = APR_ENOTIMPL;
+        if (!apitoken_global->db_plain
+            && apitoken_global->db->kind == AT_DB_SQLITE3) {
+            rv = at_sqlite_fast_open(&c->fast, c->store, &why, c->pool);
+        }
+        ap_log_error(APLOG_MARK, why ? APLOG_NOTICE : APLOG_DEBUG, 0,
+                     child.s, "APT04008: token lookups on this connection: "
+                     "%s%s%s", rv == APR_SUCCESS ? "prepared SQLite statement"
+                                                 : "libdbi query",
+                     why ? "; the statement did not prepare: " : "",
+                     why ? why : "");
+    }
+    if (c->fast) {
+        rv = at_sqlite_fast_lookup(rec, c->fast, id, p);
+        if (rv == APR_EGENERAL) {
+            *err = at_sqlite_fast_error(c->fast);
+        }
+        return rv;
+    }
+    rv = at_store_lookup(rec, c->store, id, p);
+    if (rv == APR_EGENERAL) {
+        *err = at_store_error(c->store);
+    }
+    return rv;
 }

@@ -1424,6 +1424,11 @@ static const at_store_ops_t dbi_ops = {
     dbi_scope_usage_list
 };
 
+dbi_conn at_store_dbi_conn(at_store_t *s)
+{
+    return s && s->ops == &dbi_ops ? IMPL(s)->conn : NULL;
+}
+
 /* ------------------------------------------------------------------ */
 /* Opening                                                              */
 

@@ -25,4 +25,10 @@ apr_status_t at_store_dbi_open(at_store_t **out, dbi_inst inst,
                                const at_dburl_t *url, int flags,
                                const char **err, apr_pool_t *p);
 
+/* The libdbi connection under a store that at_store_dbi_open opened;
+ * NULL for any other store.  For a driver-specific fast path on the
+ * native handle (dbi_conn_get_connection): the store keeps owning it,
+ * and whoever holds the store holds the connection. */
+dbi_conn at_store_dbi_conn(at_store_t *s);
+
 #endif

@@ -35,6 +35,7 @@ typedef struct apitoken_global_t {
     const char *driver_dir;       /* private dir with just the one driver */
     int usage_interval;           /* ApiTokenUsageInterval, seconds */
     int max_conns;                /* ApiTokenDBMaxConnections; 0 = threads */
+    int db_plain;                 /* ApiTokenDBFastPath Off */
 } apitoken_global_t;
 
 extern apitoken_global_t *apitoken_global;
@@ -104,6 +105,12 @@ typedef struct apitoken_conn_t apitoken_conn_t;
 apr_status_t apitoken_db_acquire(apitoken_conn_t **conn, at_store_t **store,
                                  request_rec *r);
 void apitoken_db_release(apitoken_conn_t *conn, int bad);
+/* Look the token id up on conn: a prepared statement on SQLite unless
+ * ApiTokenDBFastPath is Off, libdbi's query otherwise; the same results
+ * as at_store_lookup.  On APR_EGENERAL *err says why (for the log). */
+apr_status_t apitoken_db_lookup(at_token_rec_t **rec, apitoken_conn_t *conn,
+                                const char *id, const char **err,
+                                apr_pool_t *p);
 /* The prefix stored with the schema, learnt once per process. */
 apr_status_t apitoken_db_prefix(const char **prefix, apitoken_conn_t *conn,
                                 request_rec *r);

@@ -6,7 +6,7 @@ set -eu
 
 BUILD_PKGS="build-essential autoconf automake libtool pkg-config apache2-dev \
 libapr1-dev libaprutil1-dev libssl-dev libdbi-dev libdbd-sqlite3 libdbd-pgsql \
-libdbd-mysql check"
+libdbd-mysql libsqlite3-dev check"
 RUNTIME_PKGS="apache2 sqlite3 curl ca-certificates"
 TEST_PKGS="python3 python3-pytest python3-requests postgresql mariadb-server \
 git wrk valgrind clang libclang-rt-14-dev libaprutil1-dbd-sqlite3 procps \
