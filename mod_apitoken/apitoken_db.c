@@ -436,7 +436,7 @@ apr_status_t apitoken_db_lookup(at_token_rec_t **rec, apitoken_conn_t *c,
             rv = at_sqlite_fast_open(&c->fast, c->store, &why, c->pool);
         }
         ap_log_error(APLOG_MARK, why ? APLOG_NOTICE : APLOG_DEBUG, 0,
-                     child.s, "APT04008: token lookups on this connection: "
+                     child.s, "APT04010: token lookups on this connection: "
                      "%s%s%s", rv == APR_SUCCESS ? "prepared SQLite statement"
                                                  : "libdbi query",
                      why ? "; the statement did not prepare: " : "",
