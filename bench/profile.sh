@@ -3,7 +3,8 @@
 #
 # Instruction counts per request of one httpd process (apache2 -X) under
 # valgrind --tool=callgrind: no auth, token with the cache, token with
-# ApiTokenCacheTTL 0, Basic SHA1.  Repeatable where wall-clock throughput
+# ApiTokenCacheTTL 0, Basic SHA1 from a file, Basic through
+# mod_authn_socache in front of mod_authn_dbd.  Repeatable where wall-clock throughput
 # on a shared machine is not.  Run as root from a built tree:
 #
 #   bench/profile.sh              (N=2000 requests per scenario)
@@ -28,14 +29,16 @@ for x in ab valgrind htpasswd /usr/sbin/apache2 "$TOOL" "$MODULE"; do
 done
 
 W=$OUT/w
-mkdir -p "$W/db" "$W/htdocs"/{static,tc,t0,sha1} "$W/run" "$W/logs"
-for d in static tc t0 sha1; do printf 'ok\n' >"$W/htdocs/$d/ok.txt"; done
+mkdir -p "$W/db" "$W/htdocs"/{static,tc,t0,sha1,sock} "$W/run" "$W/logs"
+for d in static tc t0 sha1 sock; do printf 'ok\n' >"$W/htdocs/$d/ok.txt"; done
 URL="sqlite3://$W/db/tokens.db"
 "$TOOL" --db "$URL" init >/dev/null || exit 3
 TOKEN=$("$TOOL" --db "$URL" --json create --owner alice --name prof \
         --scope dns | /usr/bin/python3 -c \
         'import json,sys; print(json.load(sys.stdin)["token"])')
 htpasswd -cbs "$W/sha1" bob secretpw 2>/dev/null
+sqlite3 "$W/users.db" "CREATE TABLE users (user TEXT PRIMARY KEY, \
+password TEXT); INSERT INTO users VALUES ('bob', '$(cut -d: -f2 "$W/sha1")');"
 BASIC="Basic $(printf bob:secretpw | base64)"
 chown -R www-data:www-data "$W"
 PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); \
@@ -54,7 +57,7 @@ LogLevel warn
 LoadModule mpm_event_module $MODDIR/mod_mpm_event.so
 CONF
 for m in authn_core authz_core authz_user auth_basic authn_file \
-         socache_shmcb mime; do
+         socache_shmcb mime dbd authn_dbd authn_socache; do
     echo "LoadModule ${m}_module $MODDIR/mod_$m.so" >>"$W/httpd.conf"
 done
 cat >>"$W/httpd.conf" <<CONF
@@ -82,6 +85,18 @@ $([ -n "$FAST" ] && echo "ApiTokenDBFastPath $FAST")
     AuthName b
     AuthBasicProvider file
     AuthUserFile "$W/sha1"
+    Require valid-user
+</Location>
+DBDriver sqlite3
+DBDParams "$W/users.db"
+AuthnCacheSOCache shmcb
+<Location /sock/>
+    AuthType Basic
+    AuthName b
+    AuthBasicProvider socache dbd
+    AuthnCacheProvideFor dbd
+    AuthnCacheTimeout 300
+    AuthDBDUserPWQuery "SELECT password FROM users WHERE user = %s"
     Require valid-user
 </Location>
 CONF
@@ -113,7 +128,8 @@ run() {            # NAME PATH AUTH COUNT
 
 printf '%-10s %14s\n' scenario "instr/request"
 for s in "static|/static/ok.txt|" "tc|/tc/ok.txt|Bearer $TOKEN" \
-         "t0|/t0/ok.txt|Bearer $TOKEN" "sha1|/sha1/ok.txt|$BASIC"; do
+         "t0|/t0/ok.txt|Bearer $TOKEN" "sha1|/sha1/ok.txt|$BASIC" \
+         "sock|/sock/ok.txt|$BASIC"; do
     IFS='|' read -r name path auth <<<"$s"
     base=$(run "$name" "$path" "$auth" 1)
     full=$(run "$name" "$path" "$auth" "$((N + 1))")
