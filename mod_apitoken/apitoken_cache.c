@@ -433,15 +433,15 @@ apr_status_t apitoken_cache_marker(apr_int64_t *seq, const char **prefix,
           && now - marker.read_at
              >= apr_time_from_msec(APITOKEN_MARKER_INTERVAL_MS);
     if (due) {
+        /* One request reads it; the lock is not held across the query. */
         marker.reading = 1;
-    }
-    apr_thread_mutex_unlock(marker.lock);
-    if (due) {
+        apr_thread_mutex_unlock(marker.lock);
         marker_read(r);
+        apr_thread_mutex_lock(marker.lock);
+        now = apr_time_now();
     }
-    apr_thread_mutex_lock(marker.lock);
     fresh = marker.read_at
-            && apr_time_now() - marker.read_at
+            && now - marker.read_at
                < apr_time_from_msec(APITOKEN_MARKER_STALE_MS);
     *seq = marker.seq;
     *prefix = fresh ? apr_pstrdup(r->pool, marker.prefix) : NULL;

@@ -13,7 +13,7 @@ CONF = TOP / "conf"
 DIRECTIVES = ["ApiTokenDB", "ApiTokenDBDriverDir", "ApiTokenDBMaxConnections",
               "ApiTokenUsageInterval", "ApiTokenAccept", "ApiTokenCacheTTL",
               "ApiTokenTrackUsage", "ApiTokenStripCredentials",
-              "ApiTokenCache"]
+              "ApiTokenCache", "ApiTokenDBFastPath"]
 
 
 def sample_body(db_url):
