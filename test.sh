@@ -55,7 +55,9 @@ step "fuzzing (bounded; fuzz/run.sh SECONDS for longer runs)"
 fuzz/run.sh 12
 
 step "the whole suite with AddressSanitizer + UBSan"
-scripts/sanitizer-run.sh
+# The tool's leaks are checked by valgrind below: LeakSanitizer's tracer
+# crashes on this kind of machine and its slow unwinding times out libpq.
+SAN_TOOL_LEAKS=0 scripts/sanitizer-run.sh
 
 step "the tool's tests under valgrind memcheck"
 scripts/valgrind-cli.sh -k "test_110 or test_120"

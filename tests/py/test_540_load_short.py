@@ -4,12 +4,15 @@ Every answer is the right one (a revoke has one second to take effect),
 no 5xx, no connection errors, children's memory steady.  scripts/soak.sh
 runs the same for 60 s on 64 connections."""
 
+import os
 import pytest
 
 from hardening_util import ProcTree, mixed_load
 from httpd_server import ALLOW_AUTHZ, start_env
 
-RSS_GROWTH_KB = 4096
+# Under AddressSanitizer (scripts/sanitizer-run.sh) freed memory sits in
+# ASan's quarantine by design, so only a gross leak is caught there.
+RSS_GROWTH_KB = 512 * 1024 if os.environ.get("APITOKEN_SANITIZED") else 4096
 
 
 @pytest.fixture
