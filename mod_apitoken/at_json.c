@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 
 #include "at_json.h"
+#include "at_store.h"
 
 typedef struct reader_t {
     const unsigned char *s;
@@ -53,47 +54,6 @@ static int literal(reader_t *r, const char *word)
         return 1;
     }
     return 0;
-}
-
-/* Length of a valid UTF-8 sequence at s (at most avail bytes), 0 when
- * invalid. */
-static apr_size_t utf8_seq(const unsigned char *s, apr_size_t avail)
-{
-    apr_size_t n, i;
-    unsigned long cp;
-
-    if (s[0] < 0x80) {
-        return 1;
-    }
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        n = 2;
-        cp = s[0] & 0x1f;
-    }
-    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        n = 3;
-        cp = s[0] & 0x0f;
-    }
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        n = 4;
-        cp = s[0] & 0x07;
-    }
-    else {
-        return 0;
-    }
-    if (n > avail) {
-        return 0;
-    }
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))
-        || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return n;
 }
 
 static int hex4(reader_t *r, unsigned long *cp)
@@ -212,7 +172,7 @@ static apr_status_t read_string(reader_t *r, const char **out,
             }
         }
         else {
-            apr_size_t n = utf8_seq(r->s + r->pos, r->len - r->pos);
+            apr_size_t n = at_utf8_seq(r->s + r->pos, r->len - r->pos, NULL);
 
             if (n == 0) {
                 return bad(r, "invalid UTF-8");
@@ -453,7 +413,7 @@ void at_jbuf_str(at_jbuf_t *b, const char *s)
     avail = strlen(s);
     put(b, "\"", 1);
     while (*u) {
-        apr_size_t n = utf8_seq(u, avail);
+        apr_size_t n = at_utf8_seq(u, avail, NULL);
         char esc[8];
 
         if (n > 1) {

@@ -25,43 +25,6 @@ void at_ops_init(at_ops_t *o, at_store_t *store, const char *actor,
     o->pool = p;
 }
 
-/* Length of the valid UTF-8 sequence at s, 0 when invalid. */
-static apr_size_t utf8_len(const unsigned char *s)
-{
-    apr_size_t n, i;
-    unsigned long cp;
-
-    if (s[0] < 0x80) {
-        return 1;
-    }
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        n = 2;
-        cp = s[0] & 0x1f;
-    }
-    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        n = 3;
-        cp = s[0] & 0x0f;
-    }
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        n = 4;
-        cp = s[0] & 0x07;
-    }
-    else {
-        return 0;
-    }
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))
-        || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return n;
-}
-
 const char *at_ops_quote(const char *s, apr_pool_t *p)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -74,7 +37,7 @@ const char *at_ops_quote(const char *s, apr_pool_t *p)
     buf = apr_palloc(p, max * 4 + 8);
     buf[o++] = '\'';
     while (u[i] && i < max) {
-        apr_size_t n = utf8_len(u + i);
+        apr_size_t n = at_utf8_seq(u + i, AT_UTF8_NUL_TERMINATED, NULL);
 
         if (n == 1 && u[i] >= 0x20 && u[i] != 0x7f && u[i] != '\\'
             && u[i] != '\'') {

@@ -34,44 +34,52 @@ const char *at_token_rec_status(const at_token_rec_t *r, at_time_t now)
     return "active";
 }
 
-/* Length in bytes of the UTF-8 sequence starting at s, or 0 when it is not
- * well-formed (overlong forms, surrogates and code points above U+10FFFF
- * are refused, as RFC 3629 says).  *cp receives the code point. */
-static apr_size_t utf8_seq(const unsigned char *s, apr_uint32_t *cp)
+apr_size_t at_utf8_seq(const unsigned char *s, apr_size_t avail,
+                       apr_uint32_t *cp)
 {
     apr_uint32_t c;
     apr_size_t n, i;
 
+    if (avail == 0) {
+        return 0;
+    }
     if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        n = 2;
-        c = s[0] & 0x1f;
-    }
-    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        n = 3;
-        c = s[0] & 0x0f;
-    }
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        n = 4;
-        c = s[0] & 0x07;
+        n = 1;
+        c = s[0];
     }
     else {
-        return 0;
-    }
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) {   /* also stops at the NUL */
+        if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+            n = 2;
+            c = s[0] & 0x1f;
+        }
+        else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+            n = 3;
+            c = s[0] & 0x0f;
+        }
+        else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+            n = 4;
+            c = s[0] & 0x07;
+        }
+        else {
             return 0;
         }
-        c = (c << 6) | (s[i] & 0x3f);
+        if (n > avail) {
+            return 0;
+        }
+        for (i = 1; i < n; i++) {
+            if ((s[i] & 0xc0) != 0x80) {   /* also stops at a NUL */
+                return 0;
+            }
+            c = (c << 6) | (s[i] & 0x3f);
+        }
+        if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000)
+            || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff) {
+            return 0;
+        }
     }
-    if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000)
-        || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff) {
-        return 0;
+    if (cp) {
+        *cp = c;
     }
-    *cp = c;
     return n;
 }
 
@@ -84,7 +92,7 @@ static const char *check_text(const char *s)
     apr_size_t n;
 
     while (*p) {
-        n = utf8_seq(p, &cp);
+        n = at_utf8_seq(p, AT_UTF8_NUL_TERMINATED, &cp);
         if (n == 0) {
             return "is not valid UTF-8";
         }

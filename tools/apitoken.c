@@ -257,7 +257,7 @@ static int cmd_help(at_cli_t *c)
     cmd = find_cmd(APR_ARRAY_IDX(c->args, 0, const char *));
     if (!cmd) {
         return at_cli_fail(c, AT_EXIT_USAGE, "unknown command %s",
-                           at_cli_quote(APR_ARRAY_IDX(c->args, 0,
+                           at_ops_quote(APR_ARRAY_IDX(c->args, 0,
                                                       const char *),
                                         c->pool));
     }
@@ -284,81 +284,6 @@ int at_cli_fail(at_cli_t *c, int code, const char *fmt, ...)
     }
     fprintf(stderr, "apitoken: %s\n", buf);
     return code;
-}
-
-/* Length of the valid UTF-8 sequence at s (no overlongs, no surrogates),
- * 0 when invalid. */
-static apr_size_t utf8_len(const unsigned char *s)
-{
-    apr_size_t n, i;
-    unsigned long cp;
-
-    if (s[0] < 0x80) {
-        return 1;
-    }
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        n = 2;
-        cp = s[0] & 0x1f;
-    }
-    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        n = 3;
-        cp = s[0] & 0x0f;
-    }
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        n = 4;
-        cp = s[0] & 0x07;
-    }
-    else {
-        return 0;
-    }
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))
-        || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return n;
-}
-
-const char *at_cli_quote(const char *s, apr_pool_t *p)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    apr_size_t max = 120, i = 0, o = 0;
-    char *buf;
-
-    if (!s) {
-        return "(none)";
-    }
-    buf = apr_palloc(p, max * 4 + 8);
-    buf[o++] = '\'';
-    while (u[i] && i < max) {
-        apr_size_t n = utf8_len(u + i);
-
-        if (n == 1 && u[i] >= 0x20 && u[i] != 0x7f && u[i] != '\\'
-            && u[i] != '\'') {
-            buf[o++] = (char)u[i++];
-        }
-        else if (n > 1) {
-            memcpy(buf + o, u + i, n);
-            o += n;
-            i += n;
-        }
-        else {
-            apr_snprintf(buf + o, 5, "\\x%02x", u[i++]);
-            o += 4;
-        }
-    }
-    buf[o++] = '\'';
-    if (u[i]) {
-        memcpy(buf + o, "...", 3);
-        o += 3;
-    }
-    buf[o] = '\0';
-    return buf;
 }
 
 /* The core's log lines go to stderr only with --verbose, so that an error
@@ -392,7 +317,7 @@ int at_cli_open(at_cli_t *c, int create, int need_schema)
         && access(url->path, F_OK) != 0 && errno == ENOENT) {
         return at_cli_fail(c, AT_EXIT_DB, "database file %s does not exist "
                            "(run apitoken init)",
-                           at_cli_quote(url->path, c->pool));
+                           at_ops_quote(url->path, c->pool));
     }
     if (at_dbi_init(&c->inst, NULL, &err) != APR_SUCCESS) {
         return at_cli_fail(c, AT_EXIT_DB, "cannot load libdbi drivers: %s",
@@ -461,7 +386,7 @@ int at_cli_store_fail(at_cli_t *c, apr_status_t rv, const char *what,
 
     if (rv == APR_NOTFOUND) {
         code = at_cli_fail(c, AT_EXIT_NOTFOUND, "no token with id %s",
-                           at_cli_quote(id, c->pool));
+                           at_ops_quote(id, c->pool));
     }
     else if (rv == APR_EEXIST) {
         code = at_cli_fail(c, AT_EXIT_NOTFOUND, "%s: name already exists "
@@ -666,12 +591,12 @@ static int parse_opts(at_cli_t *c, int argc, const char *const *argv,
         if (what && opt && !strncmp(what + 2, "missing argument", 16)) {
             return at_cli_fail(c, AT_EXIT_USAGE, "%soption %s needs a "
                                "value (see '%s')", who(c),
-                               at_cli_quote(opt + 2, c->pool), help_hint(c));
+                               at_ops_quote(opt + 2, c->pool), help_hint(c));
         }
         if (what && opt) {
             return at_cli_fail(c, AT_EXIT_USAGE, "%s%.*s %s (see '%s')",
                                who(c), (int)(opt - what - 2), what + 2,
-                               at_cli_quote(opt + 2, c->pool), help_hint(c));
+                               at_ops_quote(opt + 2, c->pool), help_hint(c));
         }
         return at_cli_fail(c, AT_EXIT_USAGE, "bad option (see "
                            "'apitoken --help')");
@@ -747,7 +672,7 @@ static int run(at_cli_t *c, int argc, const char *const *argv)
     if (!cmd) {
         return at_cli_fail(c, AT_EXIT_USAGE, "unknown command %s (see "
                            "'apitoken --help')",
-                           at_cli_quote(argv[next], c->pool));
+                           at_ops_quote(argv[next], c->pool));
     }
     if (help && cmd->fn != cmd_help) {
         usage_cmd(c->out, cmd);
@@ -771,7 +696,7 @@ static int run(at_cli_t *c, int argc, const char *const *argv)
     if (c->args->nelts > cmd->max_args) {
         return at_cli_fail(c, AT_EXIT_USAGE, "%s: unexpected argument %s",
                            cmd->name,
-                           at_cli_quote(APR_ARRAY_IDX(c->args, cmd->max_args,
+                           at_ops_quote(APR_ARRAY_IDX(c->args, cmd->max_args,
                                                       const char *),
                                         c->pool));
     }
@@ -789,7 +714,7 @@ static int run(at_cli_t *c, int argc, const char *const *argv)
     }
     if ((err = at_check_name(c->actor)) != NULL) {
         return at_cli_fail(c, AT_EXIT_USAGE, "invalid actor %s: %s",
-                           at_cli_quote(c->actor, c->pool), err);
+                           at_ops_quote(c->actor, c->pool), err);
     }
     if (c->verbose) {
         at_log_set(log_sink, c, AT_LOG_DEBUG);

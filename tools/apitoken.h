@@ -13,6 +13,7 @@
 
 #include "at_token.h"
 #include "at_store.h"
+#include "at_ops.h"
 
 /* Exit codes of the contract. */
 #define AT_EXIT_OK       0
@@ -74,11 +75,6 @@ typedef int at_cmd_fn(at_cli_t *c);
 /* Print "apitoken: MSG" as one line on stderr and return code. */
 int at_cli_fail(at_cli_t *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-/* Quoted, escaped form of a user-supplied value for an error message:
- * control characters, backslash, quote and invalid UTF-8 become \xNN
- * escapes; long values are shortened. */
-const char *at_cli_quote(const char *s, apr_pool_t *p);
 
 /* Store plumbing shared by the handlers (apitoken.c).  Each returns an exit
  * code, 0 on success, after printing its own error line. */

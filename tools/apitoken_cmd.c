@@ -28,7 +28,7 @@ static int check_id(at_cli_t *c, const char *id)
     if (!at_id_valid(id)) {
         return at_cli_fail(c, AT_EXIT_USAGE, "%s: invalid token id %s "
                            "(%d characters of [0-9A-Za-z])", c->cmd,
-                           at_cli_quote(id, c->pool), AT_ID_LEN);
+                           at_ops_quote(id, c->pool), AT_ID_LEN);
     }
     return AT_EXIT_OK;
 }
@@ -44,7 +44,7 @@ static int parse_scopes(at_cli_t *c, apr_array_header_t **out,
     if (at_scopes_parse(out, text, &bad, c->pool) != APR_SUCCESS) {
         return at_cli_fail(c, AT_EXIT_USAGE, "%s: invalid scope %s in --%s "
                            "(feature[:level], each [a-z0-9_-]{1,64})", c->cmd,
-                           at_cli_quote(bad ? bad : text, c->pool), opt);
+                           at_ops_quote(bad ? bad : text, c->pool), opt);
     }
     return AT_EXIT_OK;
 }
@@ -62,7 +62,7 @@ static int check_catalogue(at_cli_t *c, const apr_array_header_t *scopes)
     }
     if (!(f = fopen(c->catalogue, "r"))) {
         return at_cli_fail(c, AT_EXIT_USAGE, "cannot read catalogue %s: %s",
-                           at_cli_quote(c->catalogue, c->pool),
+                           at_ops_quote(c->catalogue, c->pool),
                            strerror(errno));
     }
     known = apr_hash_make(c->pool);
@@ -93,9 +93,9 @@ static int check_catalogue(at_cli_t *c, const apr_array_header_t *scopes)
         if (!apr_hash_get(known, feature, APR_HASH_KEY_STRING)) {
             return at_cli_fail(c, AT_EXIT_USAGE, "%s: unknown feature %s in "
                                "scope %s (not in catalogue %s)", c->cmd,
-                               at_cli_quote(feature, c->pool),
-                               at_cli_quote(s, c->pool),
-                               at_cli_quote(c->catalogue, c->pool));
+                               at_ops_quote(feature, c->pool),
+                               at_ops_quote(s, c->pool),
+                               at_ops_quote(c->catalogue, c->pool));
         }
     }
     return AT_EXIT_OK;
@@ -108,7 +108,7 @@ static int parse_time(at_cli_t *c, at_time_t *t, const char *s,
 
     if (at_time_parse(t, s, c->now, &err) != APR_SUCCESS) {
         return at_cli_fail(c, AT_EXIT_USAGE, "%s: invalid %s %s: %s", c->cmd,
-                           what, at_cli_quote(s, c->pool),
+                           what, at_ops_quote(s, c->pool),
                            err ? err : "not a date");
     }
     return AT_EXIT_OK;
@@ -185,7 +185,7 @@ int at_cmd_init(at_cli_t *c)
     if (c->prefix && !at_prefix_valid(c->prefix)) {
         return at_cli_fail(c, AT_EXIT_USAGE, "init: invalid prefix %s "
                            "(1-%d characters of [a-z0-9], starting with a "
-                           "letter)", at_cli_quote(c->prefix, c->pool),
+                           "letter)", at_ops_quote(c->prefix, c->pool),
                            AT_PREFIX_MAX);
     }
     if ((code = at_cli_open(c, 1, 0)) != AT_EXIT_OK) {
@@ -201,7 +201,7 @@ int at_cmd_init(at_cli_t *c)
     if (!fresh && c->prefix && prefix && strcmp(prefix, c->prefix)) {
         return at_cli_fail(c, AT_EXIT_NOTFOUND, "init: the schema already "
                            "uses prefix %s; it cannot be changed",
-                           at_cli_quote(prefix, c->pool));
+                           at_ops_quote(prefix, c->pool));
     }
     if (!fresh && version > AT_SCHEMA_VERSION) {
         return at_cli_fail(c, AT_EXIT_DB, "schema version %d of %s is newer "
@@ -269,16 +269,16 @@ int at_cmd_create(at_cli_t *c)
     }
     if ((err = at_check_owner(c->owner)) != NULL) {
         return at_cli_fail(c, AT_EXIT_USAGE, "create: invalid owner %s: %s",
-                           at_cli_quote(c->owner, c->pool), err);
+                           at_ops_quote(c->owner, c->pool), err);
     }
     if ((err = at_check_name(c->name)) != NULL) {
         return at_cli_fail(c, AT_EXIT_USAGE, "create: invalid name %s: %s",
-                           at_cli_quote(c->name, c->pool), err);
+                           at_ops_quote(c->name, c->pool), err);
     }
     if (c->description
         && (err = at_check_description(c->description)) != NULL) {
         return at_cli_fail(c, AT_EXIT_USAGE, "create: invalid description "
-                           "%s: %s", at_cli_quote(c->description, c->pool),
+                           "%s: %s", at_ops_quote(c->description, c->pool),
                            err);
     }
     if ((code = parse_scopes(c, &scopes, c->scopes, "scope")) != AT_EXIT_OK
@@ -305,7 +305,7 @@ int at_cmd_create(at_cli_t *c)
         }
         if (expires != AT_TIME_NONE && expires <= c->now) {
             return at_cli_fail(c, AT_EXIT_USAGE, "create: expiry %s is in "
-                               "the past", at_cli_quote(c->expires, c->pool));
+                               "the past", at_ops_quote(c->expires, c->pool));
         }
     }
     if (c->nets->nelts > 0) {
@@ -313,7 +313,7 @@ int at_cmd_create(at_cli_t *c)
 
         if ((err = at_check_nets(&nets, raw, c->pool)) != NULL) {
             return at_cli_fail(c, AT_EXIT_USAGE, "create: invalid --allow-ip "
-                               "%s: %s", at_cli_quote(raw, c->pool), err);
+                               "%s: %s", at_ops_quote(raw, c->pool), err);
         }
     }
 
@@ -347,14 +347,14 @@ int at_cmd_list(at_cli_t *c)
 
     if (c->owner && (err = at_check_owner(c->owner)) != NULL) {
         return at_cli_fail(c, AT_EXIT_USAGE, "list: invalid owner %s: %s",
-                           at_cli_quote(c->owner, c->pool), err);
+                           at_ops_quote(c->owner, c->pool), err);
     }
     if (c->status && strcmp(c->status, "active")
         && strcmp(c->status, "expired") && strcmp(c->status, "revoked")
         && strcmp(c->status, "all")) {
         return at_cli_fail(c, AT_EXIT_USAGE, "list: invalid status %s "
                            "(active, expired, revoked or all)",
-                           at_cli_quote(c->status, c->pool));
+                           at_ops_quote(c->status, c->pool));
     }
     if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
         return code;
@@ -460,7 +460,7 @@ int at_cmd_rename(at_cli_t *c)
     }
     if ((err = at_check_name(name)) != NULL) {
         return at_cli_fail(c, AT_EXIT_USAGE, "rename: invalid name %s: %s",
-                           at_cli_quote(name, c->pool), err);
+                           at_ops_quote(name, c->pool), err);
     }
     if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
         return code;
@@ -558,11 +558,11 @@ static int revoke_all(at_cli_t *c)
     }
     if ((err = at_check_owner(c->owner)) != NULL) {
         return at_cli_fail(c, AT_EXIT_USAGE, "revoke: invalid --owner %s: %s",
-                           at_cli_quote(c->owner, c->pool), err);
+                           at_ops_quote(c->owner, c->pool), err);
     }
     if (c->reason && (err = at_check_description(c->reason)) != NULL) {
         return at_cli_fail(c, AT_EXIT_USAGE, "revoke: invalid --reason %s: "
-                           "%s", at_cli_quote(c->reason, c->pool), err);
+                           "%s", at_ops_quote(c->reason, c->pool), err);
     }
     if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
         return code;
@@ -646,12 +646,12 @@ int at_cmd_rotate(at_cli_t *c)
     if (c->grace && at_duration_parse(&grace, c->grace, &err)
                     != APR_SUCCESS) {
         return at_cli_fail(c, AT_EXIT_USAGE, "rotate: invalid --grace %s: %s",
-                           at_cli_quote(c->grace, c->pool),
+                           at_ops_quote(c->grace, c->pool),
                            err ? err : "not a duration");
     }
     if (grace < 0) {
         return at_cli_fail(c, AT_EXIT_USAGE, "rotate: invalid --grace %s: "
-                           "negative", at_cli_quote(c->grace, c->pool));
+                           "negative", at_ops_quote(c->grace, c->pool));
     }
     if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
         return code;
@@ -706,7 +706,7 @@ int at_cmd_prune(at_cli_t *c)
     }
     if (c->before && before == AT_TIME_NONE) {
         return at_cli_fail(c, AT_EXIT_USAGE, "prune: --before needs a date, "
-                           "not %s", at_cli_quote(c->before, c->pool));
+                           "not %s", at_ops_quote(c->before, c->pool));
     }
     if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
         || (code = at_cli_begin(c, 1)) != AT_EXIT_OK) {
@@ -814,12 +814,12 @@ int at_cmd_verify(at_cli_t *c)
             || strchr(norm, ' ')) {
             return at_cli_fail(c, AT_EXIT_USAGE, "verify: invalid --from %s "
                                "(one IPv4 or IPv6 address)",
-                               at_cli_quote(c->from, c->pool));
+                               at_ops_quote(c->from, c->pool));
         }
     }
     if (c->user && (err = at_check_owner(c->user)) != NULL) {
         return at_cli_fail(c, AT_EXIT_USAGE, "verify: invalid --user %s: %s",
-                           at_cli_quote(c->user, c->pool), err);
+                           at_ops_quote(c->user, c->pool), err);
     }
     if (!strcmp(arg, "-")) {
         too_long = read_stdin_token(buf, sizeof(buf), &len);
@@ -966,7 +966,7 @@ int at_cmd_revoke_leaked(at_cli_t *c)
     if (c->reason && (err = at_check_description(c->reason)) != NULL) {
         return at_cli_fail(c, AT_EXIT_USAGE, "revoke-leaked: invalid "
                            "--reason %s: %s",
-                           at_cli_quote(c->reason, c->pool), err);
+                           at_ops_quote(c->reason, c->pool), err);
     }
     if (!strcmp(arg, "-")) {
         too_long = read_stdin_token(buf, sizeof(buf), &len);
@@ -1027,7 +1027,7 @@ static int audit_days(at_cli_t *c, int *out, const char *s, const char *opt)
         || *s == '-' || *s == ' ') {
         return at_cli_fail(c, AT_EXIT_USAGE, "audit: invalid --%s %s (a "
                            "number of days, 0 to 36500)", opt,
-                           at_cli_quote(s, c->pool));
+                           at_ops_quote(s, c->pool));
     }
     *out = (int)v;
     return AT_EXIT_OK;
@@ -1106,7 +1106,7 @@ int at_cmd_audit(at_cli_t *c)
     }
     if (c->owner && (err = at_check_owner(c->owner)) != NULL) {
         return at_cli_fail(c, AT_EXIT_USAGE, "audit: invalid --owner %s: %s",
-                           at_cli_quote(c->owner, c->pool), err);
+                           at_ops_quote(c->owner, c->pool), err);
     }
     req.owner = c->owner;
     if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {

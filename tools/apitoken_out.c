@@ -11,50 +11,13 @@
 #include "at_time.h"
 #include "apitoken.h"
 
-/* Length of a valid UTF-8 sequence at s, 0 when invalid. */
-static apr_size_t u8len(const unsigned char *s)
-{
-    apr_size_t n, i;
-    unsigned long cp;
-
-    if (s[0] < 0x80) {
-        return 1;
-    }
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        n = 2;
-        cp = s[0] & 0x1f;
-    }
-    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        n = 3;
-        cp = s[0] & 0x0f;
-    }
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        n = 4;
-        cp = s[0] & 0x07;
-    }
-    else {
-        return 0;
-    }
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))
-        || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return n;
-}
-
 void at_json_str(FILE *f, const char *s)
 {
     const unsigned char *u = (const unsigned char *)(s ? s : "");
 
     putc('"', f);
     while (*u) {
-        apr_size_t n = u8len(u);
+        apr_size_t n = at_utf8_seq(u, AT_UTF8_NUL_TERMINATED, NULL);
 
         if (n > 1) {
             fwrite(u, 1, n, f);
@@ -198,7 +161,7 @@ const char *at_text_clean(const char *s, apr_pool_t *p)
     /* The tool refuses control characters, but the database may have been
      * written by something else: never send raw escapes to a terminal. */
     for (i = 0; u[i]; i++) {
-        apr_size_t n = u8len(u + i);
+        apr_size_t n = at_utf8_seq(u + i, AT_UTF8_NUL_TERMINATED, NULL);
 
         if (n == 0 || (n == 1 && (u[i] < 0x20 || u[i] == 0x7f))) {
             break;
@@ -210,7 +173,7 @@ const char *at_text_clean(const char *s, apr_pool_t *p)
     }
     buf = apr_palloc(p, strlen(s) * 4 + 1);
     for (i = 0; u[i];) {
-        apr_size_t n = u8len(u + i);
+        apr_size_t n = at_utf8_seq(u + i, AT_UTF8_NUL_TERMINATED, NULL);
 
         if (n == 0 || (n == 1 && (u[i] < 0x20 || u[i] == 0x7f))) {
             apr_snprintf(buf + o, 5, "\\x%02x", u[i]);
