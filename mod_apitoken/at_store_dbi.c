@@ -295,74 +295,61 @@ static apr_status_t check_rec(at_store_t *s, const at_token_rec_t *r,
     " last_used_at BIGINT NOT NULL," \
     " PRIMARY KEY (token_id, scope))"
 
+/* The tables are the same on every engine; only the key syntax, the
+ * auto-increment column and MySQL's table options differ. */
+#define META_DDL \
+    "CREATE TABLE IF NOT EXISTS apitoken_meta (" \
+    " singleton INTEGER NOT NULL PRIMARY KEY," \
+    " schema_version INTEGER NOT NULL," \
+    " prefix VARCHAR(16) NOT NULL," \
+    " change_seq BIGINT NOT NULL)"
+
+#define TOKENS_DDL(unique) \
+    "CREATE TABLE IF NOT EXISTS apitoken_tokens (" \
+    " id VARCHAR(12) NOT NULL PRIMARY KEY," \
+    " owner VARCHAR(128) NOT NULL," \
+    " name VARCHAR(128) NOT NULL," \
+    " digest CHAR(64) NOT NULL," \
+    " scopes TEXT NOT NULL," \
+    " full_access INTEGER NOT NULL," \
+    " created_at BIGINT NOT NULL," \
+    " expires_at BIGINT NOT NULL," \
+    " revoked_at BIGINT NOT NULL," \
+    " last_used_at BIGINT NOT NULL," \
+    " last_used_addr VARCHAR(64) NOT NULL," \
+    " allowed_nets TEXT NOT NULL," \
+    " description TEXT NOT NULL," \
+    " prev_digest VARCHAR(64) NOT NULL," \
+    " prev_until BIGINT NOT NULL," \
+    " " unique " (owner, name))"
+
+#define AUDIT_DDL(seq, tail) \
+    "CREATE TABLE IF NOT EXISTS apitoken_audit (" \
+    " seq " seq "," \
+    " at BIGINT NOT NULL," \
+    " action VARCHAR(32) NOT NULL," \
+    " token_id VARCHAR(12) NOT NULL," \
+    " actor VARCHAR(128) NOT NULL," \
+    " detail TEXT NOT NULL" tail ")"
+
+#define AUDIT_INDEX_DDL \
+    "CREATE INDEX IF NOT EXISTS apitoken_audit_token" \
+    " ON apitoken_audit (token_id)"
+
 static const char *const ddl_sqlite[] = {
-    "CREATE TABLE IF NOT EXISTS apitoken_meta ("
-    " singleton INTEGER NOT NULL PRIMARY KEY,"
-    " schema_version INTEGER NOT NULL,"
-    " prefix VARCHAR(16) NOT NULL,"
-    " change_seq BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS apitoken_tokens ("
-    " id VARCHAR(12) NOT NULL PRIMARY KEY,"
-    " owner VARCHAR(128) NOT NULL,"
-    " name VARCHAR(128) NOT NULL,"
-    " digest CHAR(64) NOT NULL,"
-    " scopes TEXT NOT NULL,"
-    " full_access INTEGER NOT NULL,"
-    " created_at BIGINT NOT NULL,"
-    " expires_at BIGINT NOT NULL,"
-    " revoked_at BIGINT NOT NULL,"
-    " last_used_at BIGINT NOT NULL,"
-    " last_used_addr VARCHAR(64) NOT NULL,"
-    " allowed_nets TEXT NOT NULL,"
-    " description TEXT NOT NULL,"
-    " prev_digest VARCHAR(64) NOT NULL,"
-    " prev_until BIGINT NOT NULL,"
-    " UNIQUE (owner, name)) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS apitoken_audit ("
-    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " at BIGINT NOT NULL,"
-    " action VARCHAR(32) NOT NULL,"
-    " token_id VARCHAR(12) NOT NULL,"
-    " actor VARCHAR(128) NOT NULL,"
-    " detail TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS apitoken_audit_token"
-    " ON apitoken_audit (token_id)",
+    META_DDL,
+    TOKENS_DDL("UNIQUE") " WITHOUT ROWID",
+    AUDIT_DDL("INTEGER PRIMARY KEY AUTOINCREMENT", ""),
+    AUDIT_INDEX_DDL,
     SCOPE_USAGE_DDL " WITHOUT ROWID",
     NULL
 };
 
 static const char *const ddl_pgsql[] = {
-    "CREATE TABLE IF NOT EXISTS apitoken_meta ("
-    " singleton INTEGER NOT NULL PRIMARY KEY,"
-    " schema_version INTEGER NOT NULL,"
-    " prefix VARCHAR(16) NOT NULL,"
-    " change_seq BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS apitoken_tokens ("
-    " id VARCHAR(12) NOT NULL PRIMARY KEY,"
-    " owner VARCHAR(128) NOT NULL,"
-    " name VARCHAR(128) NOT NULL,"
-    " digest CHAR(64) NOT NULL,"
-    " scopes TEXT NOT NULL,"
-    " full_access INTEGER NOT NULL,"
-    " created_at BIGINT NOT NULL,"
-    " expires_at BIGINT NOT NULL,"
-    " revoked_at BIGINT NOT NULL,"
-    " last_used_at BIGINT NOT NULL,"
-    " last_used_addr VARCHAR(64) NOT NULL,"
-    " allowed_nets TEXT NOT NULL,"
-    " description TEXT NOT NULL,"
-    " prev_digest VARCHAR(64) NOT NULL,"
-    " prev_until BIGINT NOT NULL,"
-    " UNIQUE (owner, name))",
-    "CREATE TABLE IF NOT EXISTS apitoken_audit ("
-    " seq BIGSERIAL PRIMARY KEY,"
-    " at BIGINT NOT NULL,"
-    " action VARCHAR(32) NOT NULL,"
-    " token_id VARCHAR(12) NOT NULL,"
-    " actor VARCHAR(128) NOT NULL,"
-    " detail TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS apitoken_audit_token"
-    " ON apitoken_audit (token_id)",
+    META_DDL,
+    TOKENS_DDL("UNIQUE"),
+    AUDIT_DDL("BIGSERIAL PRIMARY KEY", ""),
+    AUDIT_INDEX_DDL,
     SCOPE_USAGE_DDL,
     NULL
 };
@@ -372,36 +359,10 @@ static const char *const ddl_pgsql[] = {
 #define MY_TAIL " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 
 static const char *const ddl_mysql[] = {
-    "CREATE TABLE IF NOT EXISTS apitoken_meta ("
-    " singleton INTEGER NOT NULL PRIMARY KEY,"
-    " schema_version INTEGER NOT NULL,"
-    " prefix VARCHAR(16) NOT NULL,"
-    " change_seq BIGINT NOT NULL)" MY_TAIL,
-    "CREATE TABLE IF NOT EXISTS apitoken_tokens ("
-    " id VARCHAR(12) NOT NULL PRIMARY KEY,"
-    " owner VARCHAR(128) NOT NULL,"
-    " name VARCHAR(128) NOT NULL,"
-    " digest CHAR(64) NOT NULL,"
-    " scopes TEXT NOT NULL,"
-    " full_access INTEGER NOT NULL,"
-    " created_at BIGINT NOT NULL,"
-    " expires_at BIGINT NOT NULL,"
-    " revoked_at BIGINT NOT NULL,"
-    " last_used_at BIGINT NOT NULL,"
-    " last_used_addr VARCHAR(64) NOT NULL,"
-    " allowed_nets TEXT NOT NULL,"
-    " description TEXT NOT NULL,"
-    " prev_digest VARCHAR(64) NOT NULL,"
-    " prev_until BIGINT NOT NULL,"
-    " UNIQUE KEY apitoken_tokens_owner_name (owner, name))" MY_TAIL,
-    "CREATE TABLE IF NOT EXISTS apitoken_audit ("
-    " seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
-    " at BIGINT NOT NULL,"
-    " action VARCHAR(32) NOT NULL,"
-    " token_id VARCHAR(12) NOT NULL,"
-    " actor VARCHAR(128) NOT NULL,"
-    " detail TEXT NOT NULL,"
-    " KEY apitoken_audit_token (token_id))" MY_TAIL,
+    META_DDL MY_TAIL,
+    TOKENS_DDL("UNIQUE KEY apitoken_tokens_owner_name") MY_TAIL,
+    AUDIT_DDL("BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY",
+              ", KEY apitoken_audit_token (token_id)") MY_TAIL,
     SCOPE_USAGE_DDL MY_TAIL,
     NULL
 };
