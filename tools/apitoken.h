@@ -98,6 +98,8 @@ void at_json_words(FILE *f, const char *words);
 void at_json_token(FILE *f, const at_token_rec_t *r, at_time_t now,
                    const char *token);
 /* The same object without its closing brace, for callers adding keys. */
+/* A JSON array of the token objects in recs (at_token_rec_t *). */
+void at_json_tokens(FILE *f, const apr_array_header_t *recs, at_time_t now);
 void at_json_token_open(FILE *f, const at_token_rec_t *r, at_time_t now,
                         const char *token);
 void at_text_token(FILE *f, const at_token_rec_t *r, at_time_t now,

@@ -373,13 +373,7 @@ int at_cmd_list(at_cli_t *c)
         }
     }
     if (c->json) {
-        putc('[', c->out);
-        for (i = 0; i < recs->nelts; i++) {
-            fputs(i ? ",\n " : "", c->out);
-            at_json_token(c->out, APR_ARRAY_IDX(recs, i, at_token_rec_t *),
-                          c->now, NULL);
-        }
-        fputs("]\n", c->out);
+        at_json_tokens(c->out, recs, c->now);
     }
     else {
         at_text_list(c->out, recs, c->now, c->pool);
@@ -546,7 +540,7 @@ static int revoke_all(at_cli_t *c)
     at_ops_t o;
     apr_status_t rv;
     const char *err;
-    int i, code;
+    int code;
 
     if (!c->owner) {
         return at_cli_fail(c, AT_EXIT_USAGE, "revoke: --all needs --owner "
@@ -573,13 +567,7 @@ static int revoke_all(at_cli_t *c)
         return ops_fail(c, &o, rv);
     }
     if (c->json) {
-        putc('[', c->out);
-        for (i = 0; i < recs->nelts; i++) {
-            fputs(i ? ",\n " : "", c->out);
-            at_json_token(c->out, APR_ARRAY_IDX(recs, i, at_token_rec_t *),
-                          c->now, NULL);
-        }
-        fputs("]\n", c->out);
+        at_json_tokens(c->out, recs, c->now);
     }
     else {
         fprintf(c->out, "revoked %d token%s of %s\n", recs->nelts,

@@ -337,3 +337,15 @@ void at_text_audit(FILE *f, const apr_array_header_t *evs, apr_pool_t *p)
                 at_text_clean(ev->detail, p));
     }
 }
+
+void at_json_tokens(FILE *f, const apr_array_header_t *recs, at_time_t now)
+{
+    int i;
+
+    putc('[', f);
+    for (i = 0; i < recs->nelts; i++) {
+        fputs(i ? ",\n " : "", f);
+        at_json_token(f, APR_ARRAY_IDX(recs, i, at_token_rec_t *), now, NULL);
+    }
+    fputs("]\n", f);
+}
