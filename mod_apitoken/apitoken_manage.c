@@ -393,6 +393,8 @@ static int ops_fail(mreq_t *m, apr_status_t rv, const at_ops_t *o)
         return fail(m->r, HTTP_CONFLICT, "name_exists", "%s", msg);
     case APR_EBUSY:
         return fail(m->r, HTTP_CONFLICT, "conflict", "%s", msg);
+    case APR_EACCES:
+        return fail(m->r, HTTP_FORBIDDEN, "insufficient_scope", "%s", msg);
     default:
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, m->r, "APT06005: token "
                       "management: %s", msg);
@@ -685,7 +687,10 @@ static int field_bool(mreq_t *m, const char *key, int *out)
     return OK;
 }
 
-/* An array of strings (a string is split on spaces and commas). */
+/* A list field: a JSON array of strings, or one string.  The words are
+ * not split or judged here: the core reads them as the tool reads its
+ * repeated options (each may hold a space, comma or tab separated list),
+ * so there is one grammar, and the caller check runs on its result. */
 static int field_words(mreq_t *m, const char *key, apr_array_header_t **out)
 {
     const at_json_t *v = at_json_get(m->body, key);
@@ -707,10 +712,9 @@ static int field_words(mreq_t *m, const char *key, apr_array_header_t **out)
     for (i = 0; i < v->items->nelts; i++) {
         const at_json_t *w = APR_ARRAY_IDX(v->items, i, at_json_t *);
 
-        if (w->type != AT_JSON_STRING || strchr(w->str, ' ')
-            || strchr(w->str, ',')) {
+        if (w->type != AT_JSON_STRING) {
             return fail(m->r, HTTP_BAD_REQUEST, "invalid", "field %s must "
-                        "be an array of single words", key);
+                        "be an array of strings", key);
         }
         APR_ARRAY_PUSH(*out, const char *) = w->str;
     }
@@ -740,34 +744,6 @@ static int field_expiry(mreq_t *m, at_time_t *out, int *given)
     return OK;
 }
 
-/* A caller signed in with an API token cannot hand out more than it
- * holds. */
-static int within_caller(mreq_t *m, int full, const apr_array_header_t *sc)
-{
-    int i;
-
-    if (!m->tok) {
-        return OK;
-    }
-    if (full && !m->tok->rec->full_access) {
-        return fail(m->r, HTTP_FORBIDDEN, "insufficient_scope", "a token "
-                    "without full access cannot grant full access");
-    }
-    for (i = 0; sc && i < sc->nelts; i++) {
-        const char *s = APR_ARRAY_IDX(sc, i, const char *);
-        char *low = apr_pstrdup(m->r->pool, s);
-
-        ap_str_tolower(low);
-        if (!at_scopes_satisfy(m->tok->granted, m->tok->rec->full_access,
-                               low)) {
-            return fail(m->r, HTTP_FORBIDDEN, "insufficient_scope", "the "
-                        "calling token does not hold scope %s",
-                        at_ops_quote(s, m->r->pool));
-        }
-    }
-    return OK;
-}
-
 static void ops_setup(mreq_t *m, at_ops_t *o)
 {
     int i;
@@ -776,6 +752,17 @@ static void ops_setup(mreq_t *m, at_ops_t *o)
                                          NULL), m->now, m->prefix,
                 m->r->pool);
     o->owner = m->owner;
+    if (m->tok) {
+        /* A token caller acts within what it holds; the core checks every
+         * token it creates, changes or rotates against this. */
+        at_ops_bound_t *b = apr_pcalloc(m->r->pool, sizeof(*b));
+
+        b->full_access = m->tok->rec->full_access;
+        b->scopes = m->tok->granted;
+        b->expires = m->tok->rec->expires_at;
+        b->nets = m->tok->rec->allowed_nets;
+        o->bound = b;
+    }
     if (m->conf->features && m->conf->features->nelts > 0) {
         o->features = apr_hash_make(m->r->pool);
         for (i = 0; i < m->conf->features->nelts; i++) {
@@ -859,9 +846,6 @@ static int op_create(mreq_t *m)
     if (req.description && !*req.description) {
         req.description = NULL;
     }
-    if ((rc = within_caller(m, full, scopes)) != OK) {
-        return rc;
-    }
     if ((wait = limit_take(m->r, m->account, m->conf->limit)) > 0) {
         apr_table_setn(m->r->err_headers_out, "Retry-After",
                        apr_itoa(m->r->pool, wait));
@@ -891,50 +875,40 @@ static int op_patch(mreq_t *m, const char *id)
     static const char *const fields[] = { "name", "full_access", "scopes",
                                           "expires", NULL };
     apr_array_header_t *scopes;
-    const char *name;
     at_token_rec_t *rec = NULL;
-    at_time_t expires;
+    at_scope_change_t ch;
+    at_token_edit_t e;
     at_ops_t o;
     apr_status_t rv;
-    int rc, given, full = -1;
+    int rc, full = -1;
 
+    memset(&e, 0, sizeof(e));
     if ((rc = only_fields(m, fields)) != OK
-        || (rc = field_str(m, "name", &name)) != OK
+        || (rc = field_str(m, "name", &e.name)) != OK
         || (rc = field_bool(m, "full_access", &full)) != OK
         || (rc = field_words(m, "scopes", &scopes)) != OK
-        || (rc = field_expiry(m, &expires, &given)) != OK) {
+        || (rc = field_expiry(m, &e.expires, &e.expires_set)) != OK) {
         return rc;
     }
-    if (!name && full == -1 && !scopes && !given) {
+    if (!e.name && full == -1 && !scopes && !e.expires_set) {
         return fail(m->r, HTTP_BAD_REQUEST, "invalid", "nothing to change "
                     "(give name, scopes, full_access or expires)");
     }
-    if ((rc = within_caller(m, full == 1, scopes)) != OK) {
-        return rc;
-    }
-    if ((rc = db_open(m)) != OK) {
-        return rc;
-    }
-    ops_setup(m, &o);
-    /* Each change is its own audited transaction, as with the tool. */
-    if (name && (rv = at_ops_rename(&rec, &o, id, name)) != APR_SUCCESS) {
-        return ops_fail(m, rv, &o);
-    }
     if (full != -1 || scopes) {
-        at_scope_change_t ch;
-
         memset(&ch, 0, sizeof(ch));
         ch.full = full;
         ch.set = scopes;
         if (full == 1 && !scopes) {
             ch.set = apr_array_make(m->r->pool, 1, sizeof(const char *));
         }
-        if ((rv = at_ops_scope(&rec, &o, id, &ch)) != APR_SUCCESS) {
-            return ops_fail(m, rv, &o);
-        }
+        e.scope = &ch;
     }
-    if (given && (rv = at_ops_expire(&rec, &o, id, expires))
-                 != APR_SUCCESS) {
+    if ((rc = db_open(m)) != OK) {
+        return rc;
+    }
+    ops_setup(m, &o);
+    /* All the named fields in one transaction, or none of them. */
+    if ((rv = at_ops_edit(&rec, &o, id, &e)) != APR_SUCCESS) {
         return ops_fail(m, rv, &o);
     }
     return send_token(m, HTTP_OK, rec, NULL);
@@ -982,11 +956,13 @@ static int op_rotate(mreq_t *m, const char *id)
         }
     }
     else if (g && g->type == AT_JSON_NUMBER) {
-        if (g->num < 0 || g->num > 366.0 * 86400 || strpbrk(g->str, ".eE")) {
+        if (g->num < 0 || strpbrk(g->str, ".eE")) {
             return fail(m->r, HTTP_BAD_REQUEST, "invalid", "invalid grace "
-                        "%s: whole seconds up to a year", g->str);
+                        "%s: whole seconds", g->str);
         }
-        grace = (apr_int64_t)g->num;
+        /* The core's cap (AT_GRACE_MAX) applies to both forms. */
+        grace = g->num > AT_GRACE_MAX ? AT_GRACE_MAX + 1
+                                      : (apr_int64_t)g->num;
     }
     else if (g && g->type != AT_JSON_NULL) {
         return fail(m->r, HTTP_BAD_REQUEST, "invalid", "field grace must be "

@@ -9,6 +9,7 @@
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 
+#include "at_nets.h"
 #include "at_ops.h"
 #include "at_scope.h"
 
@@ -114,9 +115,9 @@ static apr_status_t begin(at_ops_t *o)
     return APR_SUCCESS;
 }
 
-/* Audit event, change marker, commit. */
-static apr_status_t finish(at_ops_t *o, const char *action,
-                           const char *token_id, const char *detail)
+/* One audit event inside the open transaction; rolls back on failure. */
+static apr_status_t audit_event(at_ops_t *o, const char *action,
+                                const char *token_id, const char *detail)
 {
     at_audit_rec_t ev;
     apr_status_t rv;
@@ -130,6 +131,14 @@ static apr_status_t finish(at_ops_t *o, const char *action,
     if ((rv = at_store_audit_add(o->store, &ev)) != APR_SUCCESS) {
         return store_fail(o, rv, "audit", token_id);
     }
+    return APR_SUCCESS;
+}
+
+/* Change marker and commit, after the change's audit events. */
+static apr_status_t commit(at_ops_t *o, const char *token_id)
+{
+    apr_status_t rv;
+
     if ((rv = at_store_bump_change(o->store)) != APR_SUCCESS) {
         return store_fail(o, rv, "change marker", token_id);
     }
@@ -139,6 +148,15 @@ static apr_status_t finish(at_ops_t *o, const char *action,
                     at_store_error(o->store));
     }
     return APR_SUCCESS;
+}
+
+/* Audit event, change marker, commit. */
+static apr_status_t finish(at_ops_t *o, const char *action,
+                           const char *token_id, const char *detail)
+{
+    apr_status_t rv = audit_event(o, action, token_id, detail);
+
+    return rv != APR_SUCCESS ? rv : commit(o, token_id);
 }
 
 static apr_status_t check_id(at_ops_t *o, const char *what, const char *id)
@@ -188,6 +206,67 @@ static const char *time_text(at_ops_t *o, at_time_t t, const char *dflt)
     buf = apr_palloc(o->pool, AT_TIME_STRLEN + 1);
     at_time_format(buf, t);
     return buf;
+}
+
+/* APR_EACCES (transaction rolled back) when rec reaches beyond what a
+ * token caller holds; see at_ops_bound_t.  Runs on the record as it is
+ * about to be written, and on the record as it was before a change. */
+static apr_status_t within_bound(at_ops_t *o, const at_token_rec_t *rec,
+                                 const char *what)
+{
+    const at_ops_bound_t *b = o->bound;
+    apr_array_header_t *sc;
+    const char *bad = NULL;
+    const char *subject = rec->id ? apr_pstrcat(o->pool, "token ", rec->id,
+                                                NULL)
+                                  : "the new token";
+    int i;
+
+    if (!b) {
+        return APR_SUCCESS;
+    }
+    if (rec->full_access && !b->full_access) {
+        return abort_tx(o, fail(o, APR_EACCES, "%s: %s has full access, "
+                                "which the calling token does not hold",
+                                what, subject));
+    }
+    if (!b->full_access) {
+        if (at_scopes_parse(&sc, rec->scopes ? rec->scopes : "", &bad,
+                            o->pool) != APR_SUCCESS) {
+            return abort_tx(o, fail(o, APR_EACCES, "%s: %s has an "
+                                    "unreadable scope %s", what, subject,
+                                    Q(bad)));
+        }
+        for (i = 0; i < sc->nelts; i++) {
+            const char *s = APR_ARRAY_IDX(sc, i, const char *);
+
+            if (!at_scopes_satisfy(b->scopes, 0, s)) {
+                return abort_tx(o, fail(o, APR_EACCES, "%s: %s would have "
+                                        "scope %s, which the calling token "
+                                        "does not hold", what, subject,
+                                        Q(s)));
+            }
+        }
+    }
+    if (b->expires != AT_TIME_NONE
+        && (rec->expires_at == AT_TIME_NONE
+            || rec->expires_at > b->expires)) {
+        return abort_tx(o, fail(o, APR_EACCES, "%s: %s would expire %s, "
+                                "later than the calling token (%s)", what,
+                                subject,
+                                rec->expires_at == AT_TIME_NONE ? "never"
+                                : time_text(o, rec->expires_at, "never"),
+                                time_text(o, b->expires, "never")));
+    }
+    if (!at_nets_within(rec->allowed_nets, b->nets, o->pool)) {
+        return abort_tx(o, fail(o, APR_EACCES, "%s: %s would work from %s, "
+                                "beyond the calling token's networks (%s)",
+                                what, subject,
+                                rec->allowed_nets && *rec->allowed_nets
+                                ? Q(rec->allowed_nets) : "any address",
+                                b->nets));
+    }
+    return APR_SUCCESS;
 }
 
 apr_status_t at_ops_check_features(at_ops_t *o,
@@ -259,7 +338,7 @@ apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
     apr_array_header_t *scopes;
     at_token_t tok;
     char *digest;
-    const char *err, *nets = "";
+    const char *err, *nets = "", *new_id;
     apr_status_t rv;
 
     token[0] = '\0';
@@ -338,6 +417,25 @@ apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
     rec->description = req->description
                        ? apr_pstrdup(o->pool, req->description) : "";
     rec->prev_digest = "";
+    if (o->bound) {
+        /* A token caller's child lives no longer and works from no more
+         * places than the caller. */
+        if (rec->expires_at == AT_TIME_NONE) {
+            rec->expires_at = o->bound->expires;
+        }
+        if (!*rec->allowed_nets && o->bound->nets) {
+            rec->allowed_nets = o->bound->nets;
+        }
+    }
+    /* Named "the new token" in the message: its id is not given out. */
+    new_id = rec->id;
+    rec->id = NULL;
+    rv = within_bound(o, rec, "create");
+    rec->id = new_id;
+    if (rv != APR_SUCCESS) {
+        OPENSSL_cleanse(token, AT_TOKEN_MAX + 1);
+        return rv;
+    }
     if ((rv = at_store_insert(o->store, rec)) != APR_SUCCESS) {
         OPENSSL_cleanse(token, AT_TOKEN_MAX + 1);
         if (rv == APR_EEXIST) {
@@ -365,49 +463,6 @@ apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
     return APR_SUCCESS;
 }
 
-apr_status_t at_ops_rename(at_token_rec_t **recp, at_ops_t *o,
-                           const char *id, const char *name)
-{
-    at_token_rec_t *rec, *other;
-    const char *err, *old;
-    apr_status_t rv;
-
-    if ((rv = check_id(o, "rename", id)) != APR_SUCCESS) {
-        return rv;
-    }
-    if ((err = at_check_name(name ? name : "")) != NULL) {
-        return fail(o, APR_EINVAL, "rename: invalid name %s: %s", Q(name),
-                    err);
-    }
-    if ((rv = open_token(o, &rec, "rename", id)) != APR_SUCCESS) {
-        return rv;
-    }
-    rv = at_store_find_by_name(&other, o->store, rec->owner, name, o->pool);
-    if (rv == APR_SUCCESS && strcmp(other->id, rec->id)) {
-        return abort_tx(o, fail(o, APR_EEXIST, "rename: name %s already "
-                                "exists for owner %s (token %s)", Q(name),
-                                Q(rec->owner), other->id));
-    }
-    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
-        return store_fail(o, rv, "rename", id);
-    }
-    old = rec->name;
-    rec->name = apr_pstrdup(o->pool, name);
-    if ((rv = at_store_update(o->store, rec)) == APR_EGENERAL) {
-        return name_race(o, "rename", rec->owner, name, rec->id);
-    }
-    if (rv != APR_SUCCESS) {
-        return store_fail(o, rv, "rename", id);
-    }
-    if ((rv = finish(o, "rename", id, apr_psprintf(o->pool, "name %s -> %s",
-                                                   old, name)))
-        != APR_SUCCESS) {
-        return rv;
-    }
-    *recp = rec;
-    return APR_SUCCESS;
-}
-
 static int has_word(const apr_array_header_t *a, const char *w)
 {
     int i;
@@ -420,63 +475,84 @@ static int has_word(const apr_array_header_t *a, const char *w)
     return 0;
 }
 
-apr_status_t at_ops_scope(at_token_rec_t **recp, at_ops_t *o, const char *id,
-                          const at_scope_change_t *ch)
+/* A scope change with its words normalised and checked, before any
+ * transaction. */
+typedef struct scope_args_t {
+    apr_array_header_t *set;            /* NULL = keep */
+    apr_array_header_t *add;
+    apr_array_header_t *rm;
+    int full;
+} scope_args_t;
+
+static apr_status_t scope_args(at_ops_t *o, scope_args_t *a,
+                               const at_scope_change_t *ch)
 {
-    apr_array_header_t *set = NULL, *add, *rm, *cur, *next;
-    at_token_rec_t *rec;
-    const char *bad;
     apr_status_t rv;
+
+    memset(a, 0, sizeof(*a));
+    a->full = ch->full;
+    if ((ch->set && (rv = scopes_of(o, &a->set, ch->set, "scope"))
+                    != APR_SUCCESS)
+        || (rv = scopes_of(o, &a->add, ch->add, "scope")) != APR_SUCCESS
+        || (rv = scopes_of(o, &a->rm, ch->remove, "scope")) != APR_SUCCESS
+        || (rv = at_ops_check_features(o, a->set, "scope")) != APR_SUCCESS
+        || (rv = at_ops_check_features(o, a->add, "scope"))
+           != APR_SUCCESS) {
+        return rv;
+    }
+    if (a->full == 1 && a->set && a->set->nelts > 0) {
+        /* The rule of create: a new scope set and full access exclude each
+         * other. */
+        return fail(o, APR_EINVAL, "scope: give scopes or full access, not "
+                    "both");
+    }
+    return APR_SUCCESS;
+}
+
+/* Apply a checked scope change to rec (inside the transaction). */
+static apr_status_t apply_scope(at_ops_t *o, at_token_rec_t *rec,
+                                const scope_args_t *a, const char **detail)
+{
+    apr_array_header_t *cur, *next;
+    const char *bad;
     int i;
 
-    if ((rv = check_id(o, "scope", id)) != APR_SUCCESS
-        || (ch->set && (rv = scopes_of(o, &set, ch->set, "scope"))
-                       != APR_SUCCESS)
-        || (rv = scopes_of(o, &add, ch->add, "scope")) != APR_SUCCESS
-        || (rv = scopes_of(o, &rm, ch->remove, "scope")) != APR_SUCCESS
-        || (rv = at_ops_check_features(o, set, "scope")) != APR_SUCCESS
-        || (rv = at_ops_check_features(o, add, "scope")) != APR_SUCCESS) {
-        return rv;
-    }
-    if ((rv = open_token(o, &rec, "scope", id)) != APR_SUCCESS) {
-        return rv;
-    }
     if (at_scopes_parse(&cur, rec->scopes, &bad, o->pool) != APR_SUCCESS) {
         return abort_tx(o, fail(o, APR_EGENERAL, "scope: token %s has an "
-                                "unreadable scope %s", id, Q(bad)));
+                                "unreadable scope %s", rec->id, Q(bad)));
     }
-    if (set) {
-        cur = set;
+    if (a->set) {
+        cur = a->set;
     }
-    for (i = 0; i < rm->nelts; i++) {
-        const char *r = APR_ARRAY_IDX(rm, i, const char *);
+    for (i = 0; i < a->rm->nelts; i++) {
+        const char *r = APR_ARRAY_IDX(a->rm, i, const char *);
 
         if (!has_word(cur, r)) {
             return abort_tx(o, fail(o, APR_EBUSY, "scope: token %s has no "
-                                    "scope %s", id, Q(r)));
+                                    "scope %s", rec->id, Q(r)));
         }
     }
-    next = apr_array_make(o->pool, cur->nelts + add->nelts + 1,
+    next = apr_array_make(o->pool, cur->nelts + a->add->nelts + 1,
                           sizeof(const char *));
     for (i = 0; i < cur->nelts; i++) {
-        const char *s = APR_ARRAY_IDX(cur, i, const char *);
+        const char *sc = APR_ARRAY_IDX(cur, i, const char *);
 
-        if (!has_word(rm, s)) {
-            APR_ARRAY_PUSH(next, const char *) = s;
+        if (!has_word(a->rm, sc)) {
+            APR_ARRAY_PUSH(next, const char *) = sc;
         }
     }
-    for (i = 0; i < add->nelts; i++) {
-        APR_ARRAY_PUSH(next, const char *) = APR_ARRAY_IDX(add, i,
+    for (i = 0; i < a->add->nelts; i++) {
+        APR_ARRAY_PUSH(next, const char *) = APR_ARRAY_IDX(a->add, i,
                                                            const char *);
     }
     if (at_scopes_normalise(&cur, next, &bad, o->pool) != APR_SUCCESS) {
         return abort_tx(o, fail(o, APR_EINVAL, "scope: invalid scope %s",
                                 Q(bad)));
     }
-    if (ch->full == 1) {
+    if (a->full == 1) {
         rec->full_access = 1;
     }
-    else if (ch->full == 0) {
+    else if (a->full == 0) {
         rec->full_access = 0;
     }
     if (!rec->full_access && cur->nelts == 0) {
@@ -484,39 +560,135 @@ apr_status_t at_ops_scope(at_token_rec_t **recp, at_ops_t *o, const char *id,
                                 "needs at least one scope"));
     }
     rec->scopes = at_scopes_join(cur, o->pool);
-    if ((rv = at_store_update(o->store, rec)) != APR_SUCCESS) {
-        return store_fail(o, rv, "scope", id);
+    *detail = apr_psprintf(o->pool, "%s, scopes %s",
+                           rec->full_access ? "full access" : "restricted",
+                           *rec->scopes ? rec->scopes : "-");
+    return APR_SUCCESS;
+}
+
+/* Apply a new name to rec (inside the transaction). */
+static apr_status_t apply_name(at_ops_t *o, at_token_rec_t *rec,
+                               const char *name, const char **detail)
+{
+    at_token_rec_t *other;
+    apr_status_t rv;
+
+    rv = at_store_find_by_name(&other, o->store, rec->owner, name, o->pool);
+    if (rv == APR_SUCCESS && strcmp(other->id, rec->id)) {
+        return abort_tx(o, fail(o, APR_EEXIST, "rename: name %s already "
+                                "exists for owner %s (token %s)", Q(name),
+                                Q(rec->owner), other->id));
     }
-    rv = finish(o, "scope", id,
-                apr_psprintf(o->pool, "%s, scopes %s",
-                             rec->full_access ? "full access" : "restricted",
-                             *rec->scopes ? rec->scopes : "-"));
-    if (rv == APR_SUCCESS) {
-        *recp = rec;
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+        return store_fail(o, rv, "rename", rec->id);
     }
-    return rv;
+    *detail = apr_psprintf(o->pool, "name %s -> %s", rec->name, name);
+    rec->name = apr_pstrdup(o->pool, name);
+    return APR_SUCCESS;
+}
+
+/* The one body of rename, scope, expire and edit: check the arguments,
+ * load the token, check it is within the caller, apply every change,
+ * check the result is within the caller, write it with one audit event
+ * per changed field, commit. */
+static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
+                               const char *what, const char *id,
+                               const at_token_edit_t *e)
+{
+    const char *name_detail = NULL, *scope_detail = NULL, *err;
+    at_token_rec_t *rec;
+    scope_args_t sa;
+    apr_status_t rv;
+
+    if ((rv = check_id(o, what, id)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (e->name && (err = at_check_name(e->name)) != NULL) {
+        return fail(o, APR_EINVAL, "rename: invalid name %s: %s",
+                    Q(e->name), err);
+    }
+    if (e->scope && (rv = scope_args(o, &sa, e->scope)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = open_token(o, &rec, what, id)) != APR_SUCCESS
+        || (rv = within_bound(o, rec, what)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((e->name && (rv = apply_name(o, rec, e->name, &name_detail))
+                    != APR_SUCCESS)
+        || (e->scope && (rv = apply_scope(o, rec, &sa, &scope_detail))
+                        != APR_SUCCESS)) {
+        return rv;
+    }
+    if (e->expires_set) {
+        rec->expires_at = e->expires;
+    }
+    if ((rv = within_bound(o, rec, what)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = at_store_update(o->store, rec);
+    if (rv == APR_EGENERAL && e->name) {
+        return name_race(o, "rename", rec->owner, e->name, rec->id);
+    }
+    if (rv != APR_SUCCESS) {
+        return store_fail(o, rv, what, id);
+    }
+    if ((name_detail
+         && (rv = audit_event(o, "rename", id, name_detail)) != APR_SUCCESS)
+        || (scope_detail
+            && (rv = audit_event(o, "scope", id, scope_detail))
+               != APR_SUCCESS)
+        || (e->expires_set
+            && (rv = audit_event(o, "expire", id,
+                                 apr_pstrcat(o->pool, "expires ",
+                                             time_text(o, rec->expires_at,
+                                                       "never"), NULL)))
+               != APR_SUCCESS)
+        || (rv = commit(o, id)) != APR_SUCCESS) {
+        return rv;
+    }
+    *recp = rec;
+    return APR_SUCCESS;
+}
+
+apr_status_t at_ops_edit(at_token_rec_t **recp, at_ops_t *o, const char *id,
+                         const at_token_edit_t *e)
+{
+    if (!e->name && !e->scope && !e->expires_set) {
+        return fail(o, APR_EINVAL, "edit: nothing to change");
+    }
+    return edit_token(recp, o, "edit", id, e);
+}
+
+apr_status_t at_ops_rename(at_token_rec_t **recp, at_ops_t *o,
+                           const char *id, const char *name)
+{
+    at_token_edit_t e;
+
+    memset(&e, 0, sizeof(e));
+    e.name = name ? name : "";
+    return edit_token(recp, o, "rename", id, &e);
+}
+
+apr_status_t at_ops_scope(at_token_rec_t **recp, at_ops_t *o, const char *id,
+                          const at_scope_change_t *ch)
+{
+    at_token_edit_t e;
+
+    memset(&e, 0, sizeof(e));
+    e.scope = ch;
+    return edit_token(recp, o, "scope", id, &e);
 }
 
 apr_status_t at_ops_expire(at_token_rec_t **recp, at_ops_t *o,
                            const char *id, at_time_t expires)
 {
-    at_token_rec_t *rec;
-    apr_status_t rv;
+    at_token_edit_t e;
 
-    if ((rv = open_token(o, &rec, "expire", id)) != APR_SUCCESS) {
-        return rv;
-    }
-    rec->expires_at = expires;
-    if ((rv = at_store_update(o->store, rec)) != APR_SUCCESS) {
-        return store_fail(o, rv, "expire", id);
-    }
-    rv = finish(o, "expire", id,
-                apr_pstrcat(o->pool, "expires ",
-                            time_text(o, expires, "never"), NULL));
-    if (rv == APR_SUCCESS) {
-        *recp = rec;
-    }
-    return rv;
+    memset(&e, 0, sizeof(e));
+    e.expires_set = 1;
+    e.expires = expires;
+    return edit_token(recp, o, "expire", id, &e);
 }
 
 apr_status_t at_ops_revoke(at_token_rec_t **recp, at_ops_t *o,
@@ -525,7 +697,8 @@ apr_status_t at_ops_revoke(at_token_rec_t **recp, at_ops_t *o,
     at_token_rec_t *rec;
     apr_status_t rv;
 
-    if ((rv = open_token(o, &rec, "revoke", id)) != APR_SUCCESS) {
+    if ((rv = open_token(o, &rec, "revoke", id)) != APR_SUCCESS
+        || (rv = within_bound(o, rec, "revoke")) != APR_SUCCESS) {
         return rv;
     }
     if (rec->revoked_at != AT_TIME_NONE) {
@@ -557,7 +730,13 @@ apr_status_t at_ops_rotate(at_token_rec_t **recp, char *token, at_ops_t *o,
         return fail(o, APR_EINVAL, "rotate: invalid grace %" APR_INT64_T_FMT
                     ": negative", grace);
     }
-    if ((rv = open_token(o, &rec, "rotate", id)) != APR_SUCCESS) {
+    if (grace > AT_GRACE_MAX) {
+        return fail(o, APR_EINVAL, "rotate: invalid grace %" APR_INT64_T_FMT
+                    " seconds: at most %d (366 days)", grace, AT_GRACE_MAX);
+    }
+    /* The new secret is handed out: only for a token within the caller. */
+    if ((rv = open_token(o, &rec, "rotate", id)) != APR_SUCCESS
+        || (rv = within_bound(o, rec, "rotate")) != APR_SUCCESS) {
         return rv;
     }
     if (rec->revoked_at != AT_TIME_NONE) {
@@ -601,7 +780,8 @@ apr_status_t at_ops_delete(at_token_rec_t **recp, at_ops_t *o,
     at_token_rec_t *rec;
     apr_status_t rv;
 
-    if ((rv = open_token(o, &rec, "delete", id)) != APR_SUCCESS) {
+    if ((rv = open_token(o, &rec, "delete", id)) != APR_SUCCESS
+        || (rv = within_bound(o, rec, "delete")) != APR_SUCCESS) {
         return rv;
     }
     if ((rv = at_store_remove(o->store, id)) != APR_SUCCESS) {

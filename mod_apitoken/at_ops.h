@@ -15,6 +15,8 @@
  *   APR_EEXIST    the owner already has a token with that name (1; 409)
  *   APR_EBUSY     the token's state forbids it: rotate a revoked token,
  *                 remove a scope it does not have (1; 409)
+ *   APR_EACCES    the token, before or after the change, would reach
+ *                 beyond o->bound (web: 403)
  *   APR_EGENERAL  database error (3; 503)
  *
  * No httpd headers; memory comes from o->pool. */
@@ -27,6 +29,24 @@
 #include "at_time.h"
 #include "at_token.h"
 
+/* What a caller that is itself an API token holds (the management API
+ * signed in with a token).  Every token such a caller creates, changes or
+ * receives a secret for must lie within it, before and after the change:
+ * no full access unless the caller has it, only scopes the caller's
+ * satisfy, an expiry no later than the caller's, networks inside the
+ * caller's.  A new token inherits the caller's expiry and networks when
+ * none are given.  The check runs on the record as it will be written,
+ * inside the transaction, right before the write. */
+typedef struct at_ops_bound_t {
+    int full_access;
+    const apr_array_header_t *scopes;   /* normalised (const char *) */
+    at_time_t expires;                  /* AT_TIME_NONE = never */
+    const char *nets;                   /* "" or NULL = any address */
+} at_ops_bound_t;
+
+/* The longest grace a rotation may give the old secret. */
+#define AT_GRACE_MAX (366 * 86400)
+
 typedef struct at_ops_t {
     at_store_t *store;
     const char *actor;          /* who, for the audit table */
@@ -34,11 +54,12 @@ typedef struct at_ops_t {
     const char *prefix;         /* token prefix of the schema */
     const char *owner;          /* NULL: any token; else only this owner's */
     apr_hash_t *features;       /* NULL: no catalogue; else known features */
+    const at_ops_bound_t *bound;  /* NULL: acts as the account */
     apr_pool_t *pool;
     const char *error;          /* out: why the last operation failed */
 } at_ops_t;
 
-/* Set up o; owner and features start NULL. */
+/* Set up o; owner, features and bound start NULL. */
 void at_ops_init(at_ops_t *o, at_store_t *store, const char *actor,
                  at_time_t now, const char *prefix, apr_pool_t *p);
 
@@ -71,6 +92,19 @@ typedef struct at_scope_change_t {
 apr_status_t at_ops_scope(at_token_rec_t **rec, at_ops_t *o, const char *id,
                           const at_scope_change_t *ch);
 
+/* Several changes to one token as one transaction: all are applied or
+ * none.  Each changed field gets its own audit event (rename, scope,
+ * expire); a field equal to its current value is no change. */
+typedef struct at_token_edit_t {
+    const char *name;                   /* NULL = keep */
+    const at_scope_change_t *scope;     /* NULL = keep */
+    int expires_set;                    /* 0 = keep */
+    at_time_t expires;                  /* AT_TIME_NONE = never */
+} at_token_edit_t;
+
+apr_status_t at_ops_edit(at_token_rec_t **rec, at_ops_t *o, const char *id,
+                         const at_token_edit_t *e);
+
 /* Any time, past ones included (the token is expired from then on). */
 apr_status_t at_ops_expire(at_token_rec_t **rec, at_ops_t *o, const char *id,
                            at_time_t expires);
@@ -79,8 +113,8 @@ apr_status_t at_ops_expire(at_token_rec_t **rec, at_ops_t *o, const char *id,
 apr_status_t at_ops_revoke(at_token_rec_t **rec, at_ops_t *o,
                            const char *id);
 
-/* New secret, same id; with grace > 0 seconds the old secret keeps
- * working until now + grace.  token as for create. */
+/* New secret, same id; with grace > 0 seconds (at most AT_GRACE_MAX) the
+ * old secret keeps working until now + grace.  token as for create. */
 apr_status_t at_ops_rotate(at_token_rec_t **rec, char *token, at_ops_t *o,
                            const char *id, apr_int64_t grace);
 

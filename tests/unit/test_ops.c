@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 
 #include "at_ops.h"
+#include "at_scope.h"
 #include "at_store_dbi.h"
 #include "at_verify.h"
 
@@ -260,6 +261,128 @@ START_TEST(quote)
 }
 END_TEST
 
+/* A token caller's bound: every token it creates, changes or rotates lies
+ * within it, checked on the values as written. */
+START_TEST(bound)
+{
+    at_ops_t o;
+    at_ops_bound_t b;
+    char tok[AT_TOKEN_MAX + 1];
+    at_token_rec_t *rec, *full, *wide;
+    at_create_req_t req;
+    at_scope_change_t ch;
+    at_token_edit_t e;
+    apr_array_header_t *granted;
+    const char *bad;
+
+    at_ops_init(&o, st, "web:tester", NOW, "apt", pool);
+    full = NULL;
+    memset(&req, 0, sizeof(req));
+    req.owner = "alice";
+    req.name = "full";
+    req.full_access = 1;
+    ck_assert_int_eq(at_ops_create(&full, tok, &o, &req), APR_SUCCESS);
+    wide = mk(&o, "alice", "wide", tok);
+
+    ck_assert_int_eq(at_scopes_parse(&granted, "tokens dns email:read", &bad,
+                                     pool), APR_SUCCESS);
+    memset(&b, 0, sizeof(b));
+    b.scopes = granted;
+    b.expires = NOW + 86400;
+    b.nets = "127.0.0.0/8 ::1";
+    o.bound = &b;
+
+    /* Inherits the expiry and networks; scopes within. */
+    memset(&req, 0, sizeof(req));
+    req.owner = "alice";
+    req.name = "child";
+    req.scopes = words("dns:write\temail:read", NULL);
+    req.expires = AT_TIME_NONE;
+    ck_assert_msg(at_ops_create(&rec, tok, &o, &req) == APR_SUCCESS, "%s",
+                  o.error);
+    ck_assert_int_eq(rec->expires_at, NOW + 86400);
+    ck_assert_str_eq(rec->allowed_nets, "127.0.0.0/8 ::1");
+    /* Each way out is refused. */
+    req.name = "c2";
+    req.scopes = words("dns:x\temail", NULL);
+    ck_assert_int_eq(at_ops_create(&rec, tok, &o, &req), APR_EACCES);
+    ck_assert_str_eq(tok, "");
+    req.scopes = words("dns", NULL);
+    req.expires = NOW + 86401;
+    ck_assert_int_eq(at_ops_create(&rec, tok, &o, &req), APR_EACCES);
+    req.expires = AT_TIME_NONE;
+    req.nets = "10.0.0.0/8";
+    ck_assert_int_eq(at_ops_create(&rec, tok, &o, &req), APR_EACCES);
+    req.nets = "127.1.2.3 ::1";
+    ck_assert_msg(at_ops_create(&rec, tok, &o, &req) == APR_SUCCESS, "%s",
+                  o.error);
+    req.name = "c3";
+    req.nets = NULL;
+    req.scopes = NULL;
+    req.full_access = 1;
+    ck_assert_int_eq(at_ops_create(&rec, tok, &o, &req), APR_EACCES);
+
+    /* Nothing beyond the caller may be changed or rotated. */
+    ck_assert_int_eq(at_ops_rotate(&rec, tok, &o, full->id, 0), APR_EACCES);
+    ck_assert_str_eq(tok, "");
+    ck_assert_int_eq(at_ops_revoke(&rec, &o, full->id), APR_EACCES);
+    ck_assert_int_eq(at_ops_delete(&rec, &o, wide->id), APR_EACCES);
+    ck_assert_int_eq(at_ops_rename(&rec, &o, wide->id, "x"), APR_EACCES);
+    /* ... not even to narrow it: the target itself is beyond. */
+    ck_assert_int_eq(at_ops_expire(&rec, &o, wide->id, NOW + 60),
+                     APR_EACCES);
+
+    /* An edit whose result leaves the bound changes nothing at all. */
+    ck_assert_int_eq(at_store_find_by_name(&rec, st, "alice", "child",
+                                           pool), APR_SUCCESS);
+    memset(&ch, 0, sizeof(ch));
+    ch.full = -1;
+    ch.add = words("files", NULL);
+    memset(&e, 0, sizeof(e));
+    e.name = "renamed";
+    e.scope = &ch;
+    ck_assert_int_eq(at_ops_edit(&rec, &o, rec->id, &e), APR_EACCES);
+    ck_assert_int_eq(at_store_find_by_name(&rec, st, "alice", "child",
+                                           pool), APR_SUCCESS);
+    ck_assert_str_eq(rec->scopes, "dns:write email:read");
+    e.scope = NULL;
+    e.expires_set = 1;
+    e.expires = AT_TIME_NONE;
+    ck_assert_int_eq(at_ops_edit(&rec, &o, rec->id, &e), APR_EACCES);
+    e.expires = NOW + 3600;
+    ck_assert_msg(at_ops_edit(&rec, &o, rec->id, &e) == APR_SUCCESS, "%s",
+                  o.error);
+    ck_assert_str_eq(rec->name, "renamed");
+    ck_assert_int_eq(rec->expires_at, NOW + 3600);
+    ck_assert_int_eq(at_ops_rotate(&rec, tok, &o, rec->id, 0), APR_SUCCESS);
+
+    /* Without a bound (the tool, a password caller) the account rules. */
+    o.bound = NULL;
+    ck_assert_int_eq(at_ops_rotate(&rec, tok, &o, full->id, 0),
+                     APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(one_rule_each)
+{
+    at_ops_t o;
+    char tok[AT_TOKEN_MAX + 1];
+    at_token_rec_t *a, *rec;
+    at_scope_change_t ch;
+
+    at_ops_init(&o, st, "web:tester", NOW, "apt", pool);
+    a = mk(&o, "alice", "one", tok);
+    memset(&ch, 0, sizeof(ch));
+    ch.full = 1;
+    ch.set = words("dns", NULL);
+    ck_assert_int_eq(at_ops_scope(&rec, &o, a->id, &ch), APR_EINVAL);
+    ck_assert_int_eq(at_ops_rotate(&rec, tok, &o, a->id, AT_GRACE_MAX + 1),
+                     APR_EINVAL);
+    ck_assert_int_eq(at_ops_rotate(&rec, tok, &o, a->id, AT_GRACE_MAX),
+                     APR_SUCCESS);
+}
+END_TEST
+
 static Suite *ops_suite(void)
 {
     Suite *s = suite_create("ops");
@@ -272,6 +395,8 @@ static Suite *ops_suite(void)
     tcase_add_test(tc, owner_isolation);
     tcase_add_test(tc, lifecycle);
     tcase_add_test(tc, quote);
+    tcase_add_test(tc, bound);
+    tcase_add_test(tc, one_rule_each);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,138 @@
+/* Licensed under the Apache License, Version 2.0 (see COPYING). */
+/* Network values and containment of one network list in another. */
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <apr_strings.h>
+#include <apr_tables.h>
+
+#include "at_nets.h"
+
+static const unsigned char v4_mapped[12] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+};
+
+static void clear_host_bits(at_net_t *n)
+{
+    int len = n->v6 ? 16 : 4, i;
+
+    for (i = 0; i < len; i++) {
+        int keep = n->bits - i * 8;
+
+        if (keep <= 0) {
+            n->addr[i] = 0;
+        }
+        else if (keep < 8) {
+            n->addr[i] &= (unsigned char)(0xff << (8 - keep));
+        }
+    }
+}
+
+apr_status_t at_net_parse(at_net_t *net, const char *text)
+{
+    char addr[64];
+    const char *slash;
+    apr_size_t alen;
+    int max;
+
+    memset(net, 0, sizeof(*net));
+    if (!text) {
+        return APR_EINVAL;
+    }
+    slash = strchr(text, '/');
+    alen = slash ? (apr_size_t)(slash - text) : strlen(text);
+    if (alen == 0 || alen >= sizeof(addr)) {
+        return APR_EINVAL;
+    }
+    memcpy(addr, text, alen);
+    addr[alen] = '\0';
+    if (inet_pton(AF_INET, addr, net->addr) == 1) {
+        max = 32;
+    }
+    else if (inet_pton(AF_INET6, addr, net->addr) == 1) {
+        net->v6 = 1;
+        max = 128;
+    }
+    else {
+        return APR_EINVAL;
+    }
+    net->bits = max;
+    if (slash) {
+        const char *d = slash + 1;
+        int n = 0, digits = 0;
+
+        while (*d >= '0' && *d <= '9' && digits < 4) {
+            n = n * 10 + (*d++ - '0');
+            digits++;
+        }
+        if (digits == 0 || *d || n > max) {
+            return APR_EINVAL;
+        }
+        net->bits = n;
+    }
+    if (net->v6 && net->bits >= 96 && !memcmp(net->addr, v4_mapped, 12)) {
+        memmove(net->addr, net->addr + 12, 4);
+        memset(net->addr + 4, 0, 12);
+        net->v6 = 0;
+        net->bits -= 96;
+    }
+    clear_host_bits(net);
+    return APR_SUCCESS;
+}
+
+int at_net_within(const at_net_t *inner, const at_net_t *outer)
+{
+    at_net_t cut;
+
+    if (inner->v6 != outer->v6 || inner->bits < outer->bits) {
+        return 0;
+    }
+    cut = *inner;
+    cut.bits = outer->bits;
+    clear_host_bits(&cut);
+    return !memcmp(cut.addr, outer->addr, sizeof(cut.addr));
+}
+
+/* Parsed words of a list; NULL when a word does not parse. */
+static apr_array_header_t *parse_list(const char *text, apr_pool_t *p)
+{
+    apr_array_header_t *out = apr_array_make(p, 4, sizeof(at_net_t));
+    char *copy = apr_pstrdup(p, text ? text : ""), *w, *last;
+
+    for (w = apr_strtok(copy, " ,\t", &last); w;
+         w = apr_strtok(NULL, " ,\t", &last)) {
+        if (at_net_parse(apr_array_push(out), w) != APR_SUCCESS) {
+            return NULL;
+        }
+    }
+    return out;
+}
+
+int at_nets_within(const char *inner, const char *outer, apr_pool_t *p)
+{
+    apr_array_header_t *in, *out;
+    int i, j;
+
+    if (!(out = parse_list(outer, p)) || !(in = parse_list(inner, p))) {
+        return 0;
+    }
+    if (out->nelts == 0) {
+        return 1;
+    }
+    if (in->nelts == 0) {
+        return 0;
+    }
+    /* Lists are at most a few hundred entries (AT_NETS_MAX). */
+    for (i = 0; i < in->nelts; i++) {
+        const at_net_t *n = &APR_ARRAY_IDX(in, i, at_net_t);
+        int found = 0;
+
+        for (j = 0; j < out->nelts && !found; j++) {
+            found = at_net_within(n, &APR_ARRAY_IDX(out, j, at_net_t));
+        }
+        if (!found) {
+            return 0;
+        }
+    }
+    return 1;
+}

@@ -1,0 +1,33 @@
+/* Licensed under the Apache License, Version 2.0 (see COPYING). */
+#ifndef AT_NETS_H
+#define AT_NETS_H
+
+/* Networks as values: one address or CIDR parsed into family, address
+ * bytes and prefix length, so that one list can be compared with another
+ * ("is every network of this token inside the caller's?").  IPv4-mapped
+ * IPv6 networks (::ffff:a.b.c.d/96+n) are read as the IPv4 network they
+ * name, so the two spellings of one network compare equal.
+ * No httpd headers. */
+
+#include <apr_pools.h>
+
+typedef struct at_net_t {
+    int v6;                     /* 0: IPv4 (4 bytes used), 1: IPv6 */
+    unsigned char addr[16];     /* host bits cleared */
+    int bits;                   /* prefix length */
+} at_net_t;
+
+/* Parse "ADDR" or "ADDR/BITS".  APR_EINVAL for anything else. */
+apr_status_t at_net_parse(at_net_t *net, const char *text);
+
+/* 1 when every address of inner is an address of outer. */
+int at_net_within(const at_net_t *inner, const at_net_t *outer);
+
+/* 1 when the list inner (space, comma or tab separated) allows no address
+ * that the list outer does not: outer empty or NULL means any address, so
+ * anything is within it; inner empty means any address, so it is within
+ * only an empty outer.  A word of either list that does not parse counts
+ * against inner (fail closed). */
+int at_nets_within(const char *inner, const char *outer, apr_pool_t *p);
+
+#endif
