@@ -873,8 +873,11 @@ static int op_create(mreq_t *m)
 static int op_patch(mreq_t *m, const char *id)
 {
     static const char *const fields[] = { "name", "full_access", "scopes",
-                                          "expires", NULL };
-    apr_array_header_t *scopes;
+                                          "expires", "description",
+                                          "allowed_networks", NULL };
+    const at_json_t *nv = at_json_get(m->body, "allowed_networks");
+    const at_json_t *dv = at_json_get(m->body, "description");
+    apr_array_header_t *scopes, *nets;
     at_token_rec_t *rec = NULL;
     at_scope_change_t ch;
     at_token_edit_t e;
@@ -887,12 +890,23 @@ static int op_patch(mreq_t *m, const char *id)
         || (rc = field_str(m, "name", &e.name)) != OK
         || (rc = field_bool(m, "full_access", &full)) != OK
         || (rc = field_words(m, "scopes", &scopes)) != OK
-        || (rc = field_expiry(m, &e.expires, &e.expires_set)) != OK) {
+        || (rc = field_expiry(m, &e.expires, &e.expires_set)) != OK
+        || (rc = field_str(m, "description", &e.description)) != OK
+        || (rc = field_words(m, "allowed_networks", &nets)) != OK) {
         return rc;
     }
-    if (!e.name && full == -1 && !scopes && !e.expires_set) {
+    /* Present but null or empty clears: no description, any address. */
+    if (dv && !e.description) {
+        e.description = "";
+    }
+    if (nv) {
+        e.nets = nets ? apr_array_pstrcat(m->r->pool, nets, ' ') : "";
+    }
+    if (!e.name && full == -1 && !scopes && !e.expires_set && !e.description
+        && !e.nets) {
         return fail(m->r, HTTP_BAD_REQUEST, "invalid", "nothing to change "
-                    "(give name, scopes, full_access or expires)");
+                    "(give name, scopes, full_access, expires, description "
+                    "or allowed_networks)");
     }
     if (full != -1 || scopes) {
         memset(&ch, 0, sizeof(ch));

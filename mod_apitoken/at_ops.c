@@ -595,7 +595,7 @@ static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
                                const char *what, const char *id,
                                const at_token_edit_t *e)
 {
-    const char *name_detail = NULL, *scope_detail = NULL, *err;
+    const char *name_detail = NULL, *scope_detail = NULL, *err, *nets = "";
     at_token_rec_t *rec;
     scope_args_t sa;
     apr_status_t rv;
@@ -610,6 +610,15 @@ static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
     if (e->scope && (rv = scope_args(o, &sa, e->scope)) != APR_SUCCESS) {
         return rv;
     }
+    if (e->description && *e->description
+        && (err = at_check_description(e->description)) != NULL) {
+        return fail(o, APR_EINVAL, "%s: invalid description %s: %s", what,
+                    Q(e->description), err);
+    }
+    if (e->nets && (err = at_check_nets(&nets, e->nets, o->pool)) != NULL) {
+        return fail(o, APR_EINVAL, "%s: invalid allowed networks %s: %s",
+                    what, Q(e->nets), err);
+    }
     if ((rv = open_token(o, &rec, what, id)) != APR_SUCCESS
         || (rv = within_bound(o, rec, what)) != APR_SUCCESS) {
         return rv;
@@ -622,6 +631,12 @@ static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
     }
     if (e->expires_set) {
         rec->expires_at = e->expires;
+    }
+    if (e->description) {
+        rec->description = apr_pstrdup(o->pool, e->description);
+    }
+    if (e->nets) {
+        rec->allowed_nets = nets;
     }
     if ((rv = within_bound(o, rec, what)) != APR_SUCCESS) {
         return rv;
@@ -644,6 +659,15 @@ static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
                                              time_text(o, rec->expires_at,
                                                        "never"), NULL)))
                != APR_SUCCESS)
+        || (e->description
+            && (rv = audit_event(o, "describe", id,
+                                 *rec->description ? "description set"
+                                 : "description cleared")) != APR_SUCCESS)
+        || (e->nets
+            && (rv = audit_event(o, "networks", id,
+                                 *nets ? apr_pstrcat(o->pool, "allowed "
+                                                     "networks ", nets, NULL)
+                                       : "any address")) != APR_SUCCESS)
         || (rv = commit(o, id)) != APR_SUCCESS) {
         return rv;
     }
@@ -654,7 +678,8 @@ static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
 apr_status_t at_ops_edit(at_token_rec_t **recp, at_ops_t *o, const char *id,
                          const at_token_edit_t *e)
 {
-    if (!e->name && !e->scope && !e->expires_set) {
+    if (!e->name && !e->scope && !e->expires_set && !e->description
+        && !e->nets) {
         return fail(o, APR_EINVAL, "edit: nothing to change");
     }
     return edit_token(recp, o, "edit", id, e);

@@ -93,13 +93,15 @@ apr_status_t at_ops_scope(at_token_rec_t **rec, at_ops_t *o, const char *id,
                           const at_scope_change_t *ch);
 
 /* Several changes to one token as one transaction: all are applied or
- * none.  Each changed field gets its own audit event (rename, scope,
- * expire); a field equal to its current value is no change. */
+ * none.  Each field given gets its own audit event (rename, scope,
+ * expire, describe, networks). */
 typedef struct at_token_edit_t {
     const char *name;                   /* NULL = keep */
     const at_scope_change_t *scope;     /* NULL = keep */
     int expires_set;                    /* 0 = keep */
     at_time_t expires;                  /* AT_TIME_NONE = never */
+    const char *description;            /* NULL = keep; "" = none */
+    const char *nets;                   /* NULL = keep; "" = any address */
 } at_token_edit_t;
 
 apr_status_t at_ops_edit(at_token_rec_t **rec, at_ops_t *o, const char *id,

@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 #include <apr_network_io.h>
 
+#include "at_nets.h"
 #include "at_store.h"
 
 const char *at_store_error(const at_store_t *s)
@@ -154,6 +155,7 @@ static const char *check_net(const char *e, apr_pool_t *p)
     const char *bits = NULL;
     unsigned char buf[sizeof(struct in6_addr)];
     apr_ipsubnet_t *sub;
+    at_net_t net;
     int v6 = 0;
     long n;
     char *end;
@@ -186,6 +188,17 @@ static const char *check_net(const char *e, apr_pool_t *p)
     }
     if (apr_ipsubnet_create(&sub, addr, bits, p) != APR_SUCCESS) {
         return apr_psprintf(p, "'%s' is not a valid network", e);
+    }
+    if (bits && at_net_parse(&net, e) == APR_SUCCESS && net.v6 == v6
+        && memcmp(net.addr, buf, v6 ? 16 : 4)) {
+        /* 10.1.2.3/8 would be stored as typed and read as 10.0.0.0/8: say
+         * which was meant instead of guessing. */
+        char text[INET6_ADDRSTRLEN];
+
+        inet_ntop(v6 ? AF_INET6 : AF_INET, net.addr, text, sizeof(text));
+        return apr_psprintf(p, "'%s' has host bits set (the network is "
+                            "%s/%s; for one address leave out the prefix "
+                            "length)", e, text, bits);
     }
     return NULL;
 }

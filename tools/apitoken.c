@@ -50,7 +50,8 @@ enum {
     OPT_REASON,
     OPT_UNUSED_SCOPES,
     OPT_UNUSED,
-    OPT_EXPIRING
+    OPT_EXPIRING,
+    OPT_ANY_ADDRESS
 };
 
 typedef struct {
@@ -97,6 +98,8 @@ static const at_opt_t options[] = {
       "tokens not used for DAYS days (default 90)" },
     { OPT_EXPIRING, "expiring", "DAYS",
       "tokens expiring within DAYS days (default 14)" },
+    { OPT_ANY_ADDRESS, "any-address", NULL,
+      "clear the allowed networks: the token works from any address" },
     { 0, NULL, NULL, NULL }
 };
 
@@ -121,6 +124,8 @@ static const int o_create[] = { OPT_OWNER, OPT_NAME, OPT_SCOPE, OPT_FULL,
 static const int o_list[] = { OPT_OWNER, OPT_STATUS, 0 };
 static const int o_scope[] = { OPT_ADD, OPT_REMOVE, OPT_FULL, OPT_RESTRICTED,
                                0 };
+static const int o_edit[] = { OPT_NAME, OPT_DESCRIPTION, OPT_ALLOW_IP,
+                              OPT_ANY_ADDRESS, 0 };
 static const int o_rotate[] = { OPT_GRACE, 0 };
 static const int o_prune[] = { OPT_BEFORE, 0 };
 static const int o_verify[] = { OPT_SCOPE, OPT_FROM, OPT_USER, 0 };
@@ -146,6 +151,11 @@ static const at_cmd_t commands[] = {
       "show one token, with its granted versus used scopes", at_cmd_show },
     { "rename", "ID NEW_NAME", 2, 2, o_none, "", "rename a token",
       at_cmd_rename },
+    { "edit", "ID", 1, 1, o_edit,
+      "[--name NAME] [--description TEXT]\n"
+      "       [--allow-ip CIDR ... | --any-address]",
+      "change name, description and allowed networks in one transaction",
+      at_cmd_edit },
     { "scope", "ID", 1, 1, o_scope,
       "[--add S ...] [--remove S ...] [--full-access | --restricted]",
       "change a token's permissions", at_cmd_scope },
@@ -510,6 +520,7 @@ static int take_opt(at_cli_t *c, int id, const char *arg)
     case OPT_UNUSED:      return set_once(c, &c->unused, o->name, arg);
     case OPT_EXPIRING:    return set_once(c, &c->expiring, o->name, arg);
     case OPT_RESTRICTED:  c->restricted = 1; return 0;
+    case OPT_ANY_ADDRESS: c->any_address = 1; return 0;
     default:
         return at_cli_fail(c, AT_EXIT_USAGE, "%sunexpected option", who(c));
     }

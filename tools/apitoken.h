@@ -53,6 +53,7 @@ typedef struct at_cli_t {
     apr_array_header_t *nets;       /* raw --allow-ip values */
     int full_access;
     int restricted;
+    int any_address;                /* edit --any-address */
     int all;                        /* revoke --all */
     const char *reason;             /* --reason */
     const char *unused_scopes;      /* audit windows, days (raw) */
@@ -120,6 +121,7 @@ int at_cmd_create(at_cli_t *c);
 int at_cmd_list(at_cli_t *c);
 int at_cmd_show(at_cli_t *c);
 int at_cmd_rename(at_cli_t *c);
+int at_cmd_edit(at_cli_t *c);
 int at_cmd_scope(at_cli_t *c);
 int at_cmd_expire(at_cli_t *c);
 int at_cmd_revoke(at_cli_t *c);

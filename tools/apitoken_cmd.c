@@ -467,6 +467,47 @@ int at_cmd_rename(at_cli_t *c)
     return AT_EXIT_OK;
 }
 
+int at_cmd_edit(at_cli_t *c)
+{
+    const char *id = ARG(c, 0);
+    at_token_edit_t e;
+    at_token_rec_t *rec;
+    at_ops_t o;
+    apr_status_t rv;
+    int code;
+
+    if ((code = check_id(c, id)) != AT_EXIT_OK) {
+        return code;
+    }
+    if (c->nets->nelts > 0 && c->any_address) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "edit: give --allow-ip or "
+                           "--any-address, not both");
+    }
+    memset(&e, 0, sizeof(e));
+    e.name = c->name;
+    e.description = c->description;
+    if (c->nets->nelts > 0) {
+        e.nets = apr_array_pstrcat(c->pool, c->nets, ' ');
+    }
+    else if (c->any_address) {
+        e.nets = "";
+    }
+    if (!e.name && !e.description && !e.nets) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "edit: nothing to change (give "
+                           "--name, --description, --allow-ip or "
+                           "--any-address)");
+    }
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
+        return code;
+    }
+    ops_init(c, &o);
+    if ((rv = at_ops_edit(&rec, &o, id, &e)) != APR_SUCCESS) {
+        return ops_fail(c, &o, rv);
+    }
+    print_token(c, rec, NULL);
+    return AT_EXIT_OK;
+}
+
 int at_cmd_scope(at_cli_t *c)
 {
     const char *id = ARG(c, 0);

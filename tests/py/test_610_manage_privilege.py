@@ -233,6 +233,9 @@ def test_612_patch_within_caller(env, spec):
     caller = make_caller(env, spec)
     patches = [f'"scopes": {sc}' for sc in SCOPE_FORMS]
     patches += [f'"expires": {ex}' for ex in EXPIRY_FORMS]
+    patches += [f'"allowed_networks": {n}' for n in NET_FORMS]
+    patches += ['"description": "d", "allowed_networks": []',
+                '"description": null, "expires": null']
     patches += ['"full_access": true', '"full_access": true, "scopes": []',
                 '"full_access": false, "scopes": ["files"]',
                 '"name": "renamed-%s", "scopes": ["files"]',
@@ -264,7 +267,9 @@ def test_613_caller_cannot_widen_itself(env, spec):
     widen = ['"expires": null', '"expires": "never"', '"expires": "+400d"',
              '"full_access": true', '"scopes": ["files"]',
              '"scopes": ["dns:x\\temail", "tokens"]',
-             '"scopes": "tokens files"']
+             '"scopes": "tokens files"', '"allowed_networks": []',
+             '"allowed_networks": null', '"allowed_networks": "0.0.0.0/1"',
+             '"allowed_networks": ["127.0.0.0/8", "10.0.0.0/8"]']
     for p in widen:
         r = tcall(env, caller, "PATCH", f"api/tokens/{caller['id']}",
                   raw="{" + p + "}")
@@ -276,8 +281,8 @@ def test_613_caller_cannot_widen_itself(env, spec):
             assert_refused_cleanly(r)
             assert after == before, p
         before = after
-    # No allowed-networks field exists to widen; the list stays.
-    assert show(env, caller["id"])["allowed_ips"] == orig["allowed_ips"]
+    if orig["allowed_ips"]:
+        assert show(env, caller["id"])["allowed_ips"] == orig["allowed_ips"]
 
 
 # -- operations on more powerful tokens of the same account ------------------
@@ -387,3 +392,38 @@ def test_618_tool_grace_capped(env):
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert "366 days" in r.stderr
     assert show(env, t["id"])["previous_secret_until"] is None
+
+
+# -- description and networks (editable, one transaction) ----------------------
+
+def test_619_patch_description_and_networks(env):
+    t = env.create(name=uniq("dn"), scopes=["dns"], description="old")
+    tid = t["id"]
+    r = env.call("alice", "PATCH", f"api/tokens/{tid}",
+                 {"description": "new text", "allowed_networks":
+                  ["127.0.0.1", "10.0.0.0/8"]})
+    assert r.status_code == 200, r.text
+    doc = show(env, tid)
+    assert doc["description"] == "new text"
+    assert doc["allowed_ips"] == ["127.0.0.1", "10.0.0.0/8"]
+    # Host bits set: refused with the network meant, nothing changed.
+    r = env.call("alice", "PATCH", f"api/tokens/{tid}",
+                 {"name": uniq("dn2"), "allowed_networks": ["10.1.2.3/8"]})
+    assert r.status_code == 400, r.text
+    assert "host bits" in r.json()["message"]
+    assert "10.0.0.0/8" in r.json()["message"]
+    assert show(env, tid) == doc
+    # Cleared by null or [].
+    r = env.call("alice", "PATCH", f"api/tokens/{tid}",
+                 {"description": None, "allowed_networks": []})
+    assert r.status_code == 200, r.text
+    doc = show(env, tid)
+    assert doc["description"] == "" and doc["allowed_ips"] == []
+    # Create refuses host bits as well.
+    r = env.call("alice", "POST", "api/tokens",
+                 {"name": uniq("hb"), "scopes": ["dns"],
+                  "allowed_networks": "2001:db8::1/32"})
+    assert r.status_code == 400 and "host bits" in r.json()["message"]
+    ev = env.call("alice", "GET", f"api/audit?token={tid}").json()["events"]
+    assert [e["action"] for e in ev][-4:] == ["describe", "networks",
+                                              "describe", "networks"]
