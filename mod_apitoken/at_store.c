@@ -116,13 +116,24 @@ static const char *check_name_like(const char *s)
     return check_text(s);
 }
 
-const char *at_check_owner(const char *s)
+const char *at_check_stored_owner(const char *s)
 {
     const char *why = check_name_like(s);
 
     if (why == NULL && strchr(s, ':') != NULL) {
         /* The owner is the user part of "USER:TOKEN" credentials. */
         return "must not contain ':'";
+    }
+    return why;
+}
+
+const char *at_check_owner(const char *s)
+{
+    const char *why = at_check_stored_owner(s);
+
+    if (why == NULL && strchr(s, ' ') != NULL) {
+        /* Neither the Basic nor the cPanel form can carry a space. */
+        return "must not contain a space (no credential form can carry it)";
     }
     return why;
 }
@@ -148,7 +159,7 @@ const char *at_check_description(const char *s)
  * and dotted masks; a token's allow-list is stricter so that what is
  * listed is what is meant.  APR then checks the whole entry the way the
  * module will use it (apr_ipsubnet_test). */
-static const char *check_net(const char *e, apr_pool_t *p)
+static const char *check_net(const char *e, int strict, apr_pool_t *p)
 {
     char *addr = apr_pstrdup(p, e);
     char *slash = strchr(addr, '/');
@@ -189,7 +200,8 @@ static const char *check_net(const char *e, apr_pool_t *p)
     if (apr_ipsubnet_create(&sub, addr, bits, p) != APR_SUCCESS) {
         return apr_psprintf(p, "'%s' is not a valid network", e);
     }
-    if (bits && at_net_parse(&net, e) == APR_SUCCESS && net.v6 == v6
+    if (strict && bits && at_net_parse(&net, e) == APR_SUCCESS
+        && net.v6 == v6
         && memcmp(net.addr, buf, v6 ? 16 : 4)) {
         /* 10.1.2.3/8 would be stored as typed and read as 10.0.0.0/8: say
          * which was meant instead of guessing. */
@@ -203,7 +215,8 @@ static const char *check_net(const char *e, apr_pool_t *p)
     return NULL;
 }
 
-const char *at_check_nets(const char **norm, const char *s, apr_pool_t *p)
+static const char *check_nets(const char **norm, const char *s, int strict,
+                              apr_pool_t *p)
 {
     apr_array_header_t *out = apr_array_make(p, 4, sizeof(const char *));
     char *copy, *tok, *last;
@@ -221,7 +234,7 @@ const char *at_check_nets(const char **norm, const char *s, apr_pool_t *p)
     copy = apr_pstrdup(p, s);
     for (tok = apr_strtok(copy, " ,\t", &last); tok != NULL;
          tok = apr_strtok(NULL, " ,\t", &last)) {
-        if ((why = check_net(tok, p)) != NULL) {
+        if ((why = check_net(tok, strict, p)) != NULL) {
             return why;
         }
         APR_ARRAY_PUSH(out, const char *) = tok;
@@ -233,4 +246,16 @@ const char *at_check_nets(const char **norm, const char *s, apr_pool_t *p)
     joined = apr_array_pstrcat(p, out, ' ');
     *norm = joined;
     return NULL;
+}
+
+const char *at_check_nets(const char **norm, const char *s, apr_pool_t *p)
+{
+    return check_nets(norm, s, 1, p);
+}
+
+const char *at_check_stored_nets(const char *s, apr_pool_t *p)
+{
+    const char *norm;
+
+    return check_nets(&norm, s, 0, p);
 }

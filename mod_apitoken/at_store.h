@@ -156,15 +156,24 @@ apr_size_t at_utf8_seq(const unsigned char *s, apr_size_t avail,
                        apr_uint32_t *cp);
 
 /* Validation of free text that reaches SQL (quoted): owner and name are
- * 1..AT_NAME_MAX bytes of valid UTF-8 without control characters; owner
- * also without ':' (it is the user in "cpanel USER:TOKEN" and Basic).
- * Description: 0..AT_DESCRIPTION_MAX, valid UTF-8, no control characters
- * except none.  Each returns NULL when fine, else a reason. */
+ * 1..AT_NAME_MAX bytes of valid UTF-8 without control characters.  An
+ * owner (account) is also without ':' and space: it is the user in
+ * "cpanel USER:TOKEN" and in Basic, neither of which can carry them, and
+ * the one rule for the tool, the management API and ApiTokenManageAdmins.
+ * Description: 0..AT_DESCRIPTION_MAX, valid UTF-8, no control characters.
+ * Each returns NULL when fine, else a reason. */
 const char *at_check_owner(const char *s);
 const char *at_check_name(const char *s);
 const char *at_check_description(const char *s);
-/* allowed networks: space/comma separated IPv4/IPv6 addresses or CIDRs;
+/* allowed networks: space/comma separated IPv4/IPv6 addresses or CIDRs,
+ * without host bits set (10.1.2.3/8 is refused, naming 10.0.0.0/8);
  * *norm receives the space-separated form. */
 const char *at_check_nets(const char **norm, const char *s, apr_pool_t *p);
+
+/* What the store accepts in a row it writes back: the rules above as they
+ * were before the space and host-bit rules, so that tokens written by an
+ * earlier version can still be revoked, rotated and changed. */
+const char *at_check_stored_owner(const char *s);
+const char *at_check_stored_nets(const char *s, apr_pool_t *p);
 
 #endif

@@ -233,12 +233,12 @@ static int addr_valid(const char *a)
 static apr_status_t check_rec(at_store_t *s, const at_token_rec_t *r,
                               apr_pool_t *p)
 {
-    const char *why, *norm;
+    const char *why;
 
     if (!at_id_valid(r->id)) {
         return fail(s, APR_EINVAL, "invalid token id");
     }
-    if ((why = at_check_owner(r->owner)) != NULL) {
+    if ((why = at_check_stored_owner(r->owner)) != NULL) {
         return fail(s, APR_EINVAL, "owner %s", why);
     }
     if ((why = at_check_name(r->name)) != NULL) {
@@ -254,7 +254,7 @@ static apr_status_t check_rec(at_store_t *s, const at_token_rec_t *r,
         return fail(s, APR_EINVAL, "description %s", why);
     }
     if (r->allowed_nets
-        && (why = at_check_nets(&norm, r->allowed_nets, p)) != NULL) {
+        && (why = at_check_stored_nets(r->allowed_nets, p)) != NULL) {
         return fail(s, APR_EINVAL, "allowed networks: %s", why);
     }
     if (r->last_used_addr && *r->last_used_addr
@@ -737,7 +737,7 @@ static apr_status_t dbi_find_by_name(at_token_rec_t **rec, at_store_t *s,
     apr_status_t rv;
 
     *rec = NULL;
-    if (at_check_owner(owner) != NULL || at_check_name(name) != NULL) {
+    if (at_check_stored_owner(owner) != NULL || at_check_name(name) != NULL) {
         return fail(s, APR_NOTFOUND, "no such token");
     }
     apr_pool_create(&tmp, p);
@@ -1003,7 +1003,7 @@ static apr_status_t dbi_list(apr_array_header_t **recs, at_store_t *s,
     apr_size_t n = 0;
 
     *recs = apr_array_make(p, 16, sizeof(at_token_rec_t *));
-    if (owner != NULL && at_check_owner(owner) != NULL) {
+    if (owner != NULL && at_check_stored_owner(owner) != NULL) {
         return APR_SUCCESS;       /* nobody can own such a token */
     }
     apr_pool_create(&tmp, p);

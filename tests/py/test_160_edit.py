@@ -65,3 +65,35 @@ def test_162_edit_usage_errors(st):
         assert msg in r.stderr, r.stderr
     r = st.tool("edit", "AAAAAAAAAAAA", "--name", "x", check=False)
     assert r.returncode == 1
+
+
+@pytest.mark.parametrize("owner", ["with space", " lead", "trail ",
+                                   "user:name"])
+def test_163_owner_no_credential_can_carry(st, owner):
+    # One rule for the tool and the API: an account that neither Basic nor
+    # the cPanel form can present is refused, not stored.
+    r = st.tool("create", "--owner", owner, "--name", "x", "--scope", "dns",
+                check=False)
+    assert r.returncode == 2, r.stderr
+    assert "owner" in r.stderr and ("space" in r.stderr or "':'" in
+                                    r.stderr), r.stderr
+    assert json.loads(st.tool("list").stdout) == []
+
+
+def test_164_old_rows_stay_writable(st):
+    # Rows written before the space and host-bit rules can still be
+    # revoked and rotated (the store checks syntax, the input checks
+    # policy).
+    import sqlite3
+    t = st.create(owner="old-owner", scopes=["dns"], allow_ip=["10.0.0.0/8"])
+    con = sqlite3.connect(st.path)
+    cols = [r[1] for r in con.execute("PRAGMA table_info(apitoken_tokens)")]
+    assert "owner" in cols and "allowed_nets" in cols, cols
+    con.execute("UPDATE apitoken_tokens SET owner = 'old owner', "
+                "allowed_nets = '10.1.2.3/8' WHERE id = ?", (t["id"],))
+    con.commit()
+    con.close()
+    assert st.show(t["id"])["owner"] == "old owner"
+    json.loads(st.tool("rotate", t["id"]).stdout)
+    doc = json.loads(st.tool("revoke", t["id"]).stdout)
+    assert doc["status"] == "revoked"

@@ -633,8 +633,9 @@ text_cases[] = {
     { "a", 1, 1, 1 },
     { "", 0, 0, 1 },
     { "user:name", 0, 1, 1 },
-    { "with space", 1, 1, 1 },
-    { "o'neil \"x\" \\ %s", 1, 1, 1 },
+    { "with space", 0, 1, 1 },               /* no credential carries it */
+    { "o'neil \"x\" \\ %s", 0, 1, 1 },
+    { "o'neil\"x\"\\%s;--", 1, 1, 1 },
     { "caf\xc3\xa9", 1, 1, 1 },
     { "\xf0\x9f\x9a\x80", 1, 1, 1 },
     { "tab\there", 0, 0, 0 },
@@ -667,6 +668,11 @@ START_TEST(text_validators)
     }
     ck_assert_ptr_null(at_check_description(NULL));
     ck_assert_ptr_nonnull(at_check_name(NULL));
+    /* Rows of earlier versions stay writable (revoke, rotate). */
+    ck_assert_ptr_null(at_check_stored_owner("with space"));
+    ck_assert_ptr_nonnull(at_check_stored_owner("user:name"));
+    ck_assert_ptr_null(at_check_stored_nets("10.1.2.3/8", pool));
+    ck_assert_ptr_nonnull(at_check_stored_nets("10.1.2.3/33", pool));
     memset(buf, 'n', AT_NAME_MAX);
     buf[AT_NAME_MAX] = '\0';
     ck_assert_ptr_null(at_check_name(buf));
