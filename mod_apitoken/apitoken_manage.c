@@ -930,17 +930,20 @@ static int op_patch(mreq_t *m, const char *id)
 
 static int op_revoke(mreq_t *m, const char *id)
 {
-    static const char *const fields[] = { NULL };
+    static const char *const fields[] = { "reason", NULL };
+    const char *reason;
     at_token_rec_t *rec;
     at_ops_t o;
     apr_status_t rv;
     int rc;
 
-    if ((rc = only_fields(m, fields)) != OK || (rc = db_open(m)) != OK) {
+    if ((rc = only_fields(m, fields)) != OK
+        || (rc = field_str(m, "reason", &reason)) != OK
+        || (rc = db_open(m)) != OK) {
         return rc;
     }
     ops_setup(m, &o);
-    if ((rv = at_ops_revoke(&rec, &o, id)) != APR_SUCCESS) {
+    if ((rv = at_ops_revoke(&rec, &o, id, reason)) != APR_SUCCESS) {
         return ops_fail(m, rv, &o);
     }
     return send_token(m, HTTP_OK, rec, NULL);
@@ -948,7 +951,7 @@ static int op_revoke(mreq_t *m, const char *id)
 
 static int op_rotate(mreq_t *m, const char *id)
 {
-    static const char *const fields[] = { "grace", NULL };
+    static const char *const fields[] = { "grace", "force", NULL };
     const at_json_t *g = at_json_get(m->body, "grace");
     char secret[AT_TOKEN_MAX + 1];
     apr_int64_t grace = 0;
@@ -956,9 +959,10 @@ static int op_rotate(mreq_t *m, const char *id)
     const char *err = NULL;
     at_ops_t o;
     apr_status_t rv;
-    int rc;
+    int rc, force = 0;
 
-    if ((rc = only_fields(m, fields)) != OK) {
+    if ((rc = only_fields(m, fields)) != OK
+        || (rc = field_bool(m, "force", &force)) != OK) {
         return rc;
     }
     if (g && g->type == AT_JSON_STRING) {
@@ -986,7 +990,8 @@ static int op_rotate(mreq_t *m, const char *id)
         return rc;
     }
     ops_setup(m, &o);
-    if ((rv = at_ops_rotate(&rec, secret, &o, id, grace)) != APR_SUCCESS) {
+    if ((rv = at_ops_rotate(&rec, secret, &o, id, grace, force, NULL))
+        != APR_SUCCESS) {
         OPENSSL_cleanse(secret, sizeof(secret));
         return ops_fail(m, rv, &o);
     }

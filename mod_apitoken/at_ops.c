@@ -587,6 +587,11 @@ static apr_status_t apply_name(at_ops_t *o, at_token_rec_t *rec,
     return APR_SUCCESS;
 }
 
+static int differ(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") != 0;
+}
+
 /* The one body of rename, scope, expire and edit: check the arguments,
  * load the token, check it is within the caller, apply every change,
  * check the result is within the caller, write it with one audit event
@@ -596,9 +601,10 @@ static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
                                const at_token_edit_t *e)
 {
     const char *name_detail = NULL, *scope_detail = NULL, *err, *nets = "";
-    at_token_rec_t *rec;
+    at_token_rec_t *rec, old;
     scope_args_t sa;
     apr_status_t rv;
+    int expires_changed, desc_changed, nets_changed;
 
     if ((rv = check_id(o, what, id)) != APR_SUCCESS) {
         return rv;
@@ -619,10 +625,12 @@ static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
         return fail(o, APR_EINVAL, "%s: invalid allowed networks %s: %s",
                     what, Q(e->nets), err);
     }
+    o->unchanged = 0;
     if ((rv = open_token(o, &rec, what, id)) != APR_SUCCESS
         || (rv = within_bound(o, rec, what)) != APR_SUCCESS) {
         return rv;
     }
+    old = *rec;
     if ((e->name && (rv = apply_name(o, rec, e->name, &name_detail))
                     != APR_SUCCESS)
         || (e->scope && (rv = apply_scope(o, rec, &sa, &scope_detail))
@@ -641,6 +649,26 @@ static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
     if ((rv = within_bound(o, rec, what)) != APR_SUCCESS) {
         return rv;
     }
+    /* A field set to what it holds is no change: no event for it, and no
+     * write at all when nothing changes. */
+    if (!differ(old.name, rec->name)) {
+        name_detail = NULL;
+    }
+    if (old.full_access == rec->full_access
+        && !differ(old.scopes, rec->scopes)) {
+        scope_detail = NULL;
+    }
+    expires_changed = e->expires_set && old.expires_at != rec->expires_at;
+    desc_changed = e->description && differ(old.description,
+                                            rec->description);
+    nets_changed = e->nets && differ(old.allowed_nets, rec->allowed_nets);
+    if (!name_detail && !scope_detail && !expires_changed && !desc_changed
+        && !nets_changed) {
+        at_store_rollback(o->store);
+        o->unchanged = 1;
+        *recp = rec;
+        return APR_SUCCESS;
+    }
     rv = at_store_update(o->store, rec);
     if (rv == APR_EGENERAL && e->name) {
         return name_race(o, "rename", rec->owner, e->name, rec->id);
@@ -653,17 +681,17 @@ static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
         || (scope_detail
             && (rv = audit_event(o, "scope", id, scope_detail))
                != APR_SUCCESS)
-        || (e->expires_set
+        || (expires_changed
             && (rv = audit_event(o, "expire", id,
                                  apr_pstrcat(o->pool, "expires ",
                                              time_text(o, rec->expires_at,
                                                        "never"), NULL)))
                != APR_SUCCESS)
-        || (e->description
+        || (desc_changed
             && (rv = audit_event(o, "describe", id,
                                  *rec->description ? "description set"
                                  : "description cleared")) != APR_SUCCESS)
-        || (e->nets
+        || (nets_changed
             && (rv = audit_event(o, "networks", id,
                                  *nets ? apr_pstrcat(o->pool, "allowed "
                                                      "networks ", nets, NULL)
@@ -717,10 +745,16 @@ apr_status_t at_ops_expire(at_token_rec_t **recp, at_ops_t *o,
 }
 
 apr_status_t at_ops_revoke(at_token_rec_t **recp, at_ops_t *o,
-                           const char *id)
+                           const char *id, const char *reason)
 {
     at_token_rec_t *rec;
+    const char *err;
     apr_status_t rv;
+
+    if (reason && (err = at_check_description(reason)) != NULL) {
+        return fail(o, APR_EINVAL, "revoke: invalid reason %s: %s",
+                    Q(reason), err);
+    }
 
     if ((rv = open_token(o, &rec, "revoke", id)) != APR_SUCCESS
         || (rv = within_bound(o, rec, "revoke")) != APR_SUCCESS) {
@@ -736,19 +770,24 @@ apr_status_t at_ops_revoke(at_token_rec_t **recp, at_ops_t *o,
     if ((rv = at_store_update(o->store, rec)) != APR_SUCCESS) {
         return store_fail(o, rv, "revoke", id);
     }
-    if ((rv = finish(o, "revoke", id, "")) == APR_SUCCESS) {
+    if ((rv = finish(o, "revoke", id,
+                     reason && *reason ? apr_pstrcat(o->pool, "reason: ",
+                                                     reason, NULL)
+                                       : "")) == APR_SUCCESS) {
         *recp = rec;
     }
     return rv;
 }
 
 apr_status_t at_ops_rotate(at_token_rec_t **recp, char *token, at_ops_t *o,
-                           const char *id, apr_int64_t grace)
+                           const char *id, apr_int64_t grace, int force,
+                           int *ended)
 {
     char *digest = apr_palloc(o->pool, AT_DIGEST_HEX_LEN + 1);
     at_token_rec_t *rec;
     at_token_t tok;
     apr_status_t rv;
+    int in_grace;
 
     token[0] = '\0';
     if (grace < 0) {
@@ -767,6 +806,16 @@ apr_status_t at_ops_rotate(at_token_rec_t **recp, char *token, at_ops_t *o,
     if (rec->revoked_at != AT_TIME_NONE) {
         return abort_tx(o, fail(o, APR_EBUSY, "rotate: token %s is revoked",
                                 id));
+    }
+    in_grace = rec->prev_digest && *rec->prev_digest
+               && rec->prev_until != AT_TIME_NONE && rec->prev_until > o->now;
+    if (in_grace && !force) {
+        return abort_tx(o, fail(o, APR_EBUSY, "rotate: token %s is in the "
+                                "grace period of its last rotation (the "
+                                "previous secret works until %s); rotating "
+                                "again ends that secret at once and needs "
+                                "force", id,
+                                time_text(o, rec->prev_until, "-")));
     }
     if (at_token_regenerate(&tok, token, o->prefix, id) != APR_SUCCESS) {
         return abort_tx(o, fail(o, APR_EGENERAL, "rotate: cannot generate a "
@@ -788,12 +837,21 @@ apr_status_t at_ops_rotate(at_token_rec_t **recp, char *token, at_ops_t *o,
         return store_fail(o, rv, "rotate", id);
     }
     rv = finish(o, "rotate", id,
-                grace > 0 ? apr_psprintf(o->pool, "old secret valid until %s",
-                                         time_text(o, rec->prev_until, "-"))
-                          : "old secret revoked at once");
+                apr_pstrcat(o->pool,
+                            grace > 0 ? apr_psprintf(o->pool, "old secret "
+                                                     "valid until %s",
+                                                     time_text(o,
+                                                         rec->prev_until,
+                                                         "-"))
+                                      : "old secret revoked at once",
+                            in_grace ? "; the secret before it ended at once"
+                                     : "", NULL));
     if (rv != APR_SUCCESS) {
         OPENSSL_cleanse(token, AT_TOKEN_MAX + 1);
         return rv;
+    }
+    if (ended) {
+        *ended = in_grace;
     }
     *recp = rec;
     return APR_SUCCESS;

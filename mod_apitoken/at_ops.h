@@ -57,6 +57,8 @@ typedef struct at_ops_t {
     const at_ops_bound_t *bound;  /* NULL: acts as the account */
     apr_pool_t *pool;
     const char *error;          /* out: why the last operation failed */
+    int unchanged;              /* out: the last edit changed nothing (and
+                                 * wrote no audit event) */
 } at_ops_t;
 
 /* Set up o; owner, features and bound start NULL. */
@@ -93,8 +95,10 @@ apr_status_t at_ops_scope(at_token_rec_t **rec, at_ops_t *o, const char *id,
                           const at_scope_change_t *ch);
 
 /* Several changes to one token as one transaction: all are applied or
- * none.  Each field given gets its own audit event (rename, scope,
- * expire, describe, networks). */
+ * none.  Each field that changes gets its own audit event (rename,
+ * scope, expire, describe, networks); when no field changes, nothing is
+ * written and o->unchanged is set.  Rename, scope and expire behave the
+ * same. */
 typedef struct at_token_edit_t {
     const char *name;                   /* NULL = keep */
     const at_scope_change_t *scope;     /* NULL = keep */
@@ -111,14 +115,19 @@ apr_status_t at_ops_edit(at_token_rec_t **rec, at_ops_t *o, const char *id,
 apr_status_t at_ops_expire(at_token_rec_t **rec, at_ops_t *o, const char *id,
                            at_time_t expires);
 
-/* Revoking a revoked token changes nothing and succeeds. */
+/* Revoking a revoked token changes nothing and succeeds.  reason (NULL
+ * or text as a description) goes into the audit event. */
 apr_status_t at_ops_revoke(at_token_rec_t **rec, at_ops_t *o,
-                           const char *id);
+                           const char *id, const char *reason);
 
 /* New secret, same id; with grace > 0 seconds (at most AT_GRACE_MAX) the
- * old secret keeps working until now + grace.  token as for create. */
+ * old secret keeps working until now + grace.  token as for create.
+ * While an earlier rotation's grace still runs, rotating again ends that
+ * earlier secret at once: APR_EBUSY unless force; with force, *ended is
+ * set to 1 (ended may be NULL). */
 apr_status_t at_ops_rotate(at_token_rec_t **rec, char *token, at_ops_t *o,
-                           const char *id, apr_int64_t grace);
+                           const char *id, apr_int64_t grace, int force,
+                           int *ended);
 
 /* *rec is the record as it was before deletion. */
 apr_status_t at_ops_delete(at_token_rec_t **rec, at_ops_t *o,

@@ -111,6 +111,11 @@ apr_status_t at_duration_parse(apr_int64_t *secs, const char *s,
     case 'd': unit = 86400; break;
     case 'w': unit = 7 * 86400; break;
     case '\0':
+        if (n == 0 && p != s && p[-1] == '0') {
+            /* Zero is zero in any unit ("--grace 0": no grace). */
+            *secs = 0;
+            return APR_SUCCESS;
+        }
         *err = "duration needs a unit: s, m, h, d or w (e.g. 30d)";
         return APR_EINVAL;
     default:

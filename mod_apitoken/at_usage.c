@@ -352,7 +352,7 @@ apr_status_t at_ops_revoke_owner(apr_array_header_t **recsp, at_ops_t *o,
     apr_status_t rv;
     int i;
 
-    if ((err = at_check_owner(owner)) != NULL) {
+    if ((err = at_check_stored_owner(owner)) != NULL) {
         return fail(o, APR_EINVAL, "revoke: invalid --owner %s: %s",
                     at_ops_quote(owner, o->pool), err);
     }

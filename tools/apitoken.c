@@ -51,7 +51,10 @@ enum {
     OPT_UNUSED_SCOPES,
     OPT_UNUSED,
     OPT_EXPIRING,
-    OPT_ANY_ADDRESS
+    OPT_ANY_ADDRESS,
+    OPT_FORCE,
+    OPT_DRY_RUN,
+    OPT_WITHIN
 };
 
 typedef struct {
@@ -82,11 +85,12 @@ static const at_opt_t options[] = {
     { OPT_ALLOW_IP, "allow-ip", "CIDR",
       "accept the token only from these addresses, repeatable" },
     { OPT_DESCRIPTION, "description", "TEXT", "free text" },
-    { OPT_STATUS, "status", "S", "active, expired, revoked or all (default all)" },
+    { OPT_STATUS, "status", "S",
+      "active, expiring, expired, revoked or all (default all)" },
     { OPT_ADD, "add", "S", "scope(s) to add, repeatable" },
     { OPT_REMOVE, "remove", "S", "scope(s) to remove, repeatable" },
     { OPT_GRACE, "grace", "DURATION",
-      "keep the old secret working this long (30m, 12h, 7d)" },
+      "keep the old secret working this long (30m, 12h, 7d; 0: none)" },
     { OPT_BEFORE, "before", "WHEN", "only tokens expired or revoked before" },
     { OPT_FROM, "from", "IP", "client address to check allow-lists against" },
     { OPT_USER, "user", "USER", "user the client claims (cPanel/Basic forms)" },
@@ -98,6 +102,12 @@ static const at_opt_t options[] = {
       "tokens not used for DAYS days (default 90)" },
     { OPT_EXPIRING, "expiring", "DAYS",
       "tokens expiring within DAYS days (default 14)" },
+    { OPT_DRY_RUN, "dry-run", NULL, "show what would be deleted, delete "
+      "nothing" },
+    { OPT_WITHIN, "within", "DURATION",
+      "with --status expiring: the window (default 7d)" },
+    { OPT_FORCE, "force", NULL,
+      "rotate again during a grace period, ending the previous secret now" },
     { OPT_ANY_ADDRESS, "any-address", NULL,
       "clear the allowed networks: the token works from any address" },
     { 0, NULL, NULL, NULL }
@@ -121,13 +131,13 @@ static const int o_none[] = { 0 };
 static const int o_init[] = { OPT_PREFIX, 0 };
 static const int o_create[] = { OPT_OWNER, OPT_NAME, OPT_SCOPE, OPT_FULL,
                                 OPT_EXPIRES, OPT_ALLOW_IP, OPT_DESCRIPTION, 0 };
-static const int o_list[] = { OPT_OWNER, OPT_STATUS, 0 };
+static const int o_list[] = { OPT_OWNER, OPT_STATUS, OPT_WITHIN, 0 };
 static const int o_scope[] = { OPT_ADD, OPT_REMOVE, OPT_FULL, OPT_RESTRICTED,
                                0 };
 static const int o_edit[] = { OPT_NAME, OPT_DESCRIPTION, OPT_ALLOW_IP,
                               OPT_ANY_ADDRESS, 0 };
-static const int o_rotate[] = { OPT_GRACE, 0 };
-static const int o_prune[] = { OPT_BEFORE, 0 };
+static const int o_rotate[] = { OPT_GRACE, OPT_FORCE, 0 };
+static const int o_prune[] = { OPT_BEFORE, OPT_DRY_RUN, 0 };
 static const int o_verify[] = { OPT_SCOPE, OPT_FROM, OPT_USER, 0 };
 static const int o_revoke[] = { OPT_OWNER, OPT_ALL, OPT_REASON, 0 };
 static const int o_leaked[] = { OPT_REASON, 0 };
@@ -145,7 +155,8 @@ static const at_cmd_t commands[] = {
       "[--description TEXT]",
       "issue a token; the secret is printed once", at_cmd_create },
     { "list", "", 0, 0, o_list,
-      "[--owner USER] [--status active|expired|revoked|all]",
+      "[--owner USER] [--status active|expiring|expired|revoked|all]\n"
+      "       [--within DURATION]",
       "list tokens", at_cmd_list },
     { "show", "ID", 1, 1, o_none, "",
       "show one token, with its granted versus used scopes", at_cmd_show },
@@ -167,11 +178,11 @@ static const at_cmd_t commands[] = {
     { "revoke-leaked", "TOKEN|-", 1, 1, o_leaked, "[--reason TEXT]",
       "revoke a leaked token string if genuine and name its owner "
       "('-' reads stdin)", at_cmd_revoke_leaked },
-    { "rotate", "ID", 1, 1, o_rotate, "[--grace DURATION]",
+    { "rotate", "ID", 1, 1, o_rotate, "[--grace DURATION|0] [--force]",
       "new secret, same id; the old one works until the grace ends",
       at_cmd_rotate },
     { "delete", "ID", 1, 1, o_none, "", "delete a token", at_cmd_delete },
-    { "prune", "", 0, 0, o_prune, "[--before DATE]",
+    { "prune", "", 0, 0, o_prune, "[--before DATE] [--dry-run]",
       "delete expired and revoked tokens", at_cmd_prune },
     { "verify", "TOKEN|-", 1, 1, o_verify,
       "[--scope S] [--from IP] [--user USER]",
@@ -521,6 +532,9 @@ static int take_opt(at_cli_t *c, int id, const char *arg)
     case OPT_EXPIRING:    return set_once(c, &c->expiring, o->name, arg);
     case OPT_RESTRICTED:  c->restricted = 1; return 0;
     case OPT_ANY_ADDRESS: c->any_address = 1; return 0;
+    case OPT_FORCE:       c->force = 1; return 0;
+    case OPT_DRY_RUN:     c->dry_run = 1; return 0;
+    case OPT_WITHIN:      return set_once(c, &c->within, o->name, arg);
     default:
         return at_cli_fail(c, AT_EXIT_USAGE, "%sunexpected option", who(c));
     }

@@ -54,6 +54,9 @@ typedef struct at_cli_t {
     int full_access;
     int restricted;
     int any_address;                /* edit --any-address */
+    int force;                      /* rotate --force */
+    int dry_run;                    /* prune --dry-run */
+    const char *within;             /* list --status expiring --within */
     int all;                        /* revoke --all */
     const char *reason;             /* --reason */
     const char *unused_scopes;      /* audit windows, days (raw) */

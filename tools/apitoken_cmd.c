@@ -341,20 +341,33 @@ int at_cmd_create(at_cli_t *c)
 int at_cmd_list(at_cli_t *c)
 {
     apr_array_header_t *all, *recs;
-    const char *err;
+    const char *err = NULL;
+    apr_int64_t within = 7 * 86400;
     apr_status_t rv;
-    int i, code;
+    int i, code, expiring;
 
-    if (c->owner && (err = at_check_owner(c->owner)) != NULL) {
+    if (c->owner && (err = at_check_stored_owner(c->owner)) != NULL) {
         return at_cli_fail(c, AT_EXIT_USAGE, "list: invalid owner %s: %s",
                            at_ops_quote(c->owner, c->pool), err);
     }
     if (c->status && strcmp(c->status, "active")
         && strcmp(c->status, "expired") && strcmp(c->status, "revoked")
-        && strcmp(c->status, "all")) {
+        && strcmp(c->status, "expiring") && strcmp(c->status, "all")) {
         return at_cli_fail(c, AT_EXIT_USAGE, "list: invalid status %s "
-                           "(active, expired, revoked or all)",
+                           "(active, expiring, expired, revoked or all)",
                            at_ops_quote(c->status, c->pool));
+    }
+    expiring = c->status && !strcmp(c->status, "expiring");
+    if (c->within && !expiring) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "list: --within goes with "
+                           "--status expiring");
+    }
+    if (c->within && (at_duration_parse(&within, c->within, &err)
+                      != APR_SUCCESS || within == 0)) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "list: invalid --within %s: %s",
+                           at_ops_quote(c->within, c->pool),
+                           within == 0 && !err ? "must be longer than 0"
+                                               : err);
     }
     if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
         return code;
@@ -367,8 +380,17 @@ int at_cmd_list(at_cli_t *c)
     for (i = 0; i < all->nelts; i++) {
         at_token_rec_t *r = APR_ARRAY_IDX(all, i, at_token_rec_t *);
 
-        if (!c->status || !strcmp(c->status, "all")
-            || !strcmp(c->status, at_token_rec_status(r, c->now))) {
+        const char *st = at_token_rec_status(r, c->now);
+
+        if (expiring) {
+            /* Active now, and no longer active within the window. */
+            if (!strcmp(st, "active") && r->expires_at != AT_TIME_NONE
+                && r->expires_at - c->now <= within) {
+                APR_ARRAY_PUSH(recs, at_token_rec_t *) = r;
+            }
+        }
+        else if (!c->status || !strcmp(c->status, "all")
+                 || !strcmp(c->status, st)) {
             APR_ARRAY_PUSH(recs, at_token_rec_t *) = r;
         }
     }
@@ -441,6 +463,16 @@ int at_cmd_show(at_cli_t *c)
     return AT_EXIT_OK;
 }
 
+/* A change to what the token already holds: said, exit 0, no event. */
+static void note_unchanged(at_cli_t *c, const at_ops_t *o, const char *id)
+{
+    if (o->unchanged) {
+        fflush(c->out);
+        fprintf(stderr, "apitoken: %s: nothing changed (token %s already "
+                "has these values; no audit event)\n", c->cmd, id);
+    }
+}
+
 int at_cmd_rename(at_cli_t *c)
 {
     const char *id = ARG(c, 0), *name = ARG(c, 1), *err;
@@ -463,6 +495,7 @@ int at_cmd_rename(at_cli_t *c)
     if ((rv = at_ops_rename(&rec, &o, id, name)) != APR_SUCCESS) {
         return ops_fail(c, &o, rv);
     }
+    note_unchanged(c, &o, id);
     print_token(c, rec, NULL);
     return AT_EXIT_OK;
 }
@@ -504,6 +537,7 @@ int at_cmd_edit(at_cli_t *c)
     if ((rv = at_ops_edit(&rec, &o, id, &e)) != APR_SUCCESS) {
         return ops_fail(c, &o, rv);
     }
+    note_unchanged(c, &o, id);
     print_token(c, rec, NULL);
     return AT_EXIT_OK;
 }
@@ -546,6 +580,7 @@ int at_cmd_scope(at_cli_t *c)
     if ((rv = at_ops_scope(&rec, &o, id, &ch)) != APR_SUCCESS) {
         return ops_fail(c, &o, rv);
     }
+    note_unchanged(c, &o, id);
     print_token(c, rec, NULL);
     return AT_EXIT_OK;
 }
@@ -570,6 +605,7 @@ int at_cmd_expire(at_cli_t *c)
     if ((rv = at_ops_expire(&rec, &o, id, t)) != APR_SUCCESS) {
         return ops_fail(c, &o, rv);
     }
+    note_unchanged(c, &o, id);
     print_token(c, rec, NULL);
     return AT_EXIT_OK;
 }
@@ -591,7 +627,7 @@ static int revoke_all(at_cli_t *c)
         return at_cli_fail(c, AT_EXIT_USAGE, "revoke: give an ID or --owner "
                            "USER --all, not both");
     }
-    if ((err = at_check_owner(c->owner)) != NULL) {
+    if ((err = at_check_stored_owner(c->owner)) != NULL) {
         return at_cli_fail(c, AT_EXIT_USAGE, "revoke: invalid --owner %s: %s",
                            at_ops_quote(c->owner, c->pool), err);
     }
@@ -623,7 +659,7 @@ static int revoke_all(at_cli_t *c)
 
 int at_cmd_revoke(at_cli_t *c)
 {
-    const char *id;
+    const char *id, *err;
     at_token_rec_t *rec;
     at_ops_t o;
     apr_status_t rv;
@@ -636,10 +672,9 @@ int at_cmd_revoke(at_cli_t *c)
         return at_cli_fail(c, AT_EXIT_USAGE, "revoke: --owner goes with "
                            "--all (revoke --owner USER --all)");
     }
-    if (c->reason) {
-        return at_cli_fail(c, AT_EXIT_USAGE, "revoke: --reason goes with "
-                           "--all (for one token the audit log records the "
-                           "revocation)");
+    if (c->reason && (err = at_check_description(c->reason)) != NULL) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "revoke: invalid --reason %s: "
+                           "%s", at_ops_quote(c->reason, c->pool), err);
     }
     if (!c->args->nelts) {
         return at_cli_fail(c, AT_EXIT_USAGE, "revoke: missing argument ID "
@@ -652,7 +687,7 @@ int at_cmd_revoke(at_cli_t *c)
         return code;
     }
     ops_init(c, &o);
-    if ((rv = at_ops_revoke(&rec, &o, id)) != APR_SUCCESS) {
+    if ((rv = at_ops_revoke(&rec, &o, id, c->reason)) != APR_SUCCESS) {
         return ops_fail(c, &o, rv);
     }
     print_token(c, rec, NULL);
@@ -667,7 +702,7 @@ int at_cmd_rotate(at_cli_t *c)
     at_token_rec_t *rec;
     at_ops_t o;
     apr_status_t rv;
-    int code;
+    int code, ended = 0;
 
     if ((code = check_id(c, id)) != AT_EXIT_OK) {
         return code;
@@ -686,9 +721,20 @@ int at_cmd_rotate(at_cli_t *c)
         return code;
     }
     ops_init(c, &o);
-    if ((rv = at_ops_rotate(&rec, tokstr, &o, id, grace)) != APR_SUCCESS) {
+    if ((rv = at_ops_rotate(&rec, tokstr, &o, id, grace, c->force, &ended))
+        != APR_SUCCESS) {
         wipe_token(c, tokstr);
+        if (rv == APR_EBUSY && !c->force && o.error
+            && strstr(o.error, "force")) {
+            return at_cli_fail(c, AT_EXIT_NOTFOUND, "%s: give --force",
+                               o.error);
+        }
         return ops_fail(c, &o, rv);
+    }
+    if (ended) {
+        /* Said on stderr so that --json output stays one document. */
+        fprintf(stderr, "apitoken: rotate: the secret from before the last "
+                "rotation stopped working now (--force)\n");
     }
     print_token(c, rec, tokstr);
     wipe_token(c, tokstr);
@@ -761,6 +807,10 @@ int at_cmd_prune(at_cli_t *c)
             || (before != AT_TIME_NONE && ended >= before)) {
             continue;
         }
+        if (c->dry_run) {
+            APR_ARRAY_PUSH(gone, const char *) = r->id;
+            continue;
+        }
         if ((rv = at_store_remove(c->store, r->id)) != APR_SUCCESS) {
             return at_cli_store_fail(c, rv, "prune", r->id);
         }
@@ -777,13 +827,18 @@ int at_cmd_prune(at_cli_t *c)
         }
         APR_ARRAY_PUSH(gone, const char *) = r->id;
     }
-    if ((code = at_cli_finish(c, "prune", "",
-                              apr_psprintf(c->pool, "%d tokens deleted",
-                                           gone->nelts))) != AT_EXIT_OK) {
+    if (c->dry_run) {
+        at_cli_abort(c, AT_EXIT_OK);
+    }
+    else if ((code = at_cli_finish(c, "prune", "",
+                                   apr_psprintf(c->pool, "%d tokens deleted",
+                                                gone->nelts)))
+             != AT_EXIT_OK) {
         return code;
     }
     if (c->json) {
-        fprintf(c->out, "{\"deleted\": %d, \"ids\": [", gone->nelts);
+        fprintf(c->out, "{\"%s\": %d, \"ids\": [",
+                c->dry_run ? "would_delete" : "deleted", gone->nelts);
         for (i = 0; i < gone->nelts; i++) {
             fputs(i ? ", " : "", c->out);
             at_json_str(c->out, APR_ARRAY_IDX(gone, i, const char *));
@@ -791,7 +846,8 @@ int at_cmd_prune(at_cli_t *c)
         fputs("]}\n", c->out);
     }
     else {
-        fprintf(c->out, "Pruned %d token%s%s%s\n", gone->nelts,
+        fprintf(c->out, "%s %d token%s%s%s\n",
+                c->dry_run ? "Would prune" : "Pruned", gone->nelts,
                 gone->nelts == 1 ? "" : "s", gone->nelts ? ": " : "",
                 apr_array_pstrcat(c->pool, gone, ' '));
     }
@@ -830,7 +886,7 @@ int at_cmd_verify(at_cli_t *c)
     at_token_t tok;
     apr_size_t len;
     apr_status_t rv;
-    int i, code, too_long, allowed, known = 0;
+    int i, code, too_long, allowed, depends, known = 0;
 
     if ((code = parse_scopes(c, &need, c->scopes, "scope")) != AT_EXIT_OK) {
         return code;
@@ -912,6 +968,8 @@ int at_cmd_verify(at_cli_t *c)
     }
     at_token_wipe(&tok);
     allowed = !strcmp(reason, "ok");
+    depends = known && rec && !c->from && rec->allowed_nets
+              && *rec->allowed_nets;
 
     if (c->json) {
         fprintf(c->out, "{\"allowed\": %s, \"reason\": ",
@@ -933,6 +991,12 @@ int at_cmd_verify(at_cli_t *c)
             at_json_words(c->out, rec->scopes);
             fprintf(c->out, ", \"full_access\": %s",
                     rec->full_access ? "true" : "false");
+            fputs(", \"depends_on_address\": ", c->out);
+            fputs(depends ? "true" : "false", c->out);
+            if (depends) {
+                fputs(", \"allowed_ips\": ", c->out);
+                at_json_words(c->out, rec->allowed_nets);
+            }
         }
         fputs("}\n", c->out);
     }
@@ -940,6 +1004,14 @@ int at_cmd_verify(at_cli_t *c)
         fprintf(c->out, "allowed: token %s, owner %s, name %s\n", rec->id,
                 at_text_clean(rec->owner, c->pool),
                 at_text_clean(rec->name, c->pool));
+    }
+    if (allowed && depends) {
+        /* Without --from the address rule was not applied. */
+        fflush(c->out);
+        fprintf(stderr, "apitoken: verify: the answer depends on the client "
+                "address: the token is accepted only from %s (give --from "
+                "IP to check one)\n",
+                at_text_clean(rec->allowed_nets, c->pool));
     }
     if (!allowed) {
         return at_cli_fail(c, AT_EXIT_NOTFOUND, "verify: denied: %s%s%s",
@@ -1133,7 +1205,7 @@ int at_cmd_audit(at_cli_t *c)
         req.expiring_days = 14;
         req.full_access = 1;
     }
-    if (c->owner && (err = at_check_owner(c->owner)) != NULL) {
+    if (c->owner && (err = at_check_stored_owner(c->owner)) != NULL) {
         return at_cli_fail(c, AT_EXIT_USAGE, "audit: invalid --owner %s: %s",
                            at_ops_quote(c->owner, c->pool), err);
     }

@@ -250,9 +250,17 @@ def test_118_rotate(db):
     assert r1["previous_secret_until"] is not None
     assert verify(db, old)[0] == 0          # within the grace period
     assert verify(db, new)[0] == 0
-    # Without --grace the previous secret stops at once.
+    # Rotating again during the grace would end the old secret at once:
+    # refused without --force, and nothing changes.
     rc, out, err = run(["rotate", a["id"]], db=db.url)
+    assert rc == 1 and "--force" in err and "grace" in err, err
+    assert not TOKEN_RE.search(out)
+    assert verify(db, old)[0] == 0 and verify(db, new)[0] == 0
+    # With --force (and without --grace) the previous secret stops at once,
+    # and the output says the earlier one ended too.
+    rc, out, err = run(["rotate", a["id"], "--force"], db=db.url)
     assert rc == 0, err
+    assert "stopped working now" in err
     newest = TOKEN_RE.search(out).group(0)
     rc, out2, err = verify(db, new)
     assert rc == 1 and "wrong_secret" in err

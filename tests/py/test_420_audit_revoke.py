@@ -172,6 +172,6 @@ def test_420_revoke_owner_all(backend):
     assert rc == 0 and out.startswith("revoked 0 tokens of nobody")
     for bad in (["revoke", "--all"], ["revoke", "--owner", "alice"],
                 ["revoke", mine[2]["id"], "--owner", "alice", "--all"],
-                ["revoke"], ["revoke", mine[2]["id"], "--reason", "x"]):
+                ["revoke"], ["revoke", mine[2]["id"], "--reason", "x\n"]):
         rc, out, err = run(bad, db=backend.url)
         assert rc == 2 and err.count("\n") == 1, (bad, err)

@@ -178,8 +178,17 @@ def test_603_revoke_rotate_delete(env):
     assert new["previous_secret_until"]
     assert env.api_get("/api/dns/ok.txt", t["token"]).status_code == 200
     assert env.api_get("/api/dns/ok.txt", new["token"]).status_code == 200
-    r = env.call("alice", "POST", f"api/tokens/{t['id']}/rotate")
+    # Again within the grace: that would end the old secret at once, so it
+    # needs "force"; refused, nothing changes.
+    msg = error_of(env.call("alice", "POST", f"api/tokens/{t['id']}/rotate"),
+                   409, "conflict")
+    assert "force" in msg
+    assert env.api_get("/api/dns/ok.txt", t["token"]).status_code == 200
+    r = env.call("alice", "POST", f"api/tokens/{t['id']}/rotate",
+                 {"force": True})
+    assert r.status_code == 200, r.text
     newer = r.json()
+    assert env.api_get("/api/dns/ok.txt", t["token"]).status_code == 401
     assert env.api_get("/api/dns/ok.txt", new["token"]).status_code == 401
     assert env.api_get("/api/dns/ok.txt", newer["token"]).status_code == 200
     r = env.call("alice", "POST", f"api/tokens/{t['id']}/revoke")

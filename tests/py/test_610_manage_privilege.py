@@ -382,7 +382,7 @@ def test_617_grace_capped_in_both_forms(env, grace):
     assert show(env, t["id"])["previous_secret_until"] is None
     for ok in ('"366d"', str(366 * 86400)):
         r = env.call("alice", "POST", f"api/tokens/{t['id']}/rotate",
-                     raw='{"grace": %s}' % ok)
+                     raw='{"grace": %s, "force": true}' % ok)
         assert r.status_code == 200, r.text
 
 

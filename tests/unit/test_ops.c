@@ -180,16 +180,17 @@ START_TEST(owner_isolation)
     mk(&o, "alice", "ci", tok);
     at_ops_init(&mine, st, "web:tester", NOW, "apt", pool);
     mine.owner = "alice";
-    ck_assert_int_eq(at_ops_revoke(&rec, &mine, bob->id), APR_NOTFOUND);
+    ck_assert_int_eq(at_ops_revoke(&rec, &mine, bob->id, NULL),
+                     APR_NOTFOUND);
     ck_assert_int_eq(at_ops_rename(&rec, &mine, bob->id, "x"), APR_NOTFOUND);
     ck_assert_int_eq(at_ops_delete(&rec, &mine, bob->id), APR_NOTFOUND);
-    ck_assert_int_eq(at_ops_rotate(&rec, tok, &mine, bob->id, 0),
+    ck_assert_int_eq(at_ops_rotate(&rec, tok, &mine, bob->id, 0, 0, NULL),
                      APR_NOTFOUND);
     ck_assert_ptr_nonnull(strstr(mine.error, "no token with id"));
     ck_assert_int_eq(at_ops_audit(&evs, &mine, NULL), APR_SUCCESS);
     ck_assert_int_eq(evs->nelts, 1);
     ck_assert_int_eq(at_ops_audit(&evs, &mine, bob->id), APR_NOTFOUND);
-    ck_assert_int_eq(at_ops_revoke(&rec, &o, bob->id), APR_SUCCESS);
+    ck_assert_int_eq(at_ops_revoke(&rec, &o, bob->id, NULL), APR_SUCCESS);
     ck_assert_int_ne(rec->revoked_at, AT_TIME_NONE);
 }
 END_TEST
@@ -228,17 +229,18 @@ START_TEST(lifecycle)
 
     ck_assert_int_eq(at_ops_expire(&rec, &o, a->id, NOW - 10), APR_SUCCESS);
     ck_assert_str_eq(at_token_rec_status(rec, NOW), "expired");
-    ck_assert_int_eq(at_ops_rotate(&rec, tok2, &o, a->id, 3600),
+    ck_assert_int_eq(at_ops_rotate(&rec, tok2, &o, a->id, 3600, 0, NULL),
                      APR_SUCCESS);
     ck_assert_int_eq(rec->prev_until, NOW + 3600);
     ck_assert_str_ne(tok, tok2);
-    ck_assert_int_eq(at_ops_revoke(&rec, &o, a->id), APR_SUCCESS);
-    ck_assert_int_eq(at_ops_revoke(&rec, &o, a->id), APR_SUCCESS);
+    ck_assert_int_eq(at_ops_revoke(&rec, &o, a->id, NULL), APR_SUCCESS);
+    ck_assert_int_eq(at_ops_revoke(&rec, &o, a->id, NULL), APR_SUCCESS);
     ck_assert_int_eq(n_events("revoke"), 1);
-    ck_assert_int_eq(at_ops_rotate(&rec, tok2, &o, a->id, 0), APR_EBUSY);
+    ck_assert_int_eq(at_ops_rotate(&rec, tok2, &o, a->id, 0, 0, NULL),
+                     APR_EBUSY);
     ck_assert_int_eq(at_ops_delete(&rec, &o, a->id), APR_SUCCESS);
     ck_assert_int_eq(at_ops_delete(&rec, &o, a->id), APR_NOTFOUND);
-    ck_assert_int_eq(at_ops_revoke(&rec, &o, "short"), APR_EINVAL);
+    ck_assert_int_eq(at_ops_revoke(&rec, &o, "short", NULL), APR_EINVAL);
 
     /* A deleted token's events stay visible to its owner. */
     o.owner = "alice";
@@ -323,9 +325,10 @@ START_TEST(bound)
     ck_assert_int_eq(at_ops_create(&rec, tok, &o, &req), APR_EACCES);
 
     /* Nothing beyond the caller may be changed or rotated. */
-    ck_assert_int_eq(at_ops_rotate(&rec, tok, &o, full->id, 0), APR_EACCES);
+    ck_assert_int_eq(at_ops_rotate(&rec, tok, &o, full->id, 0, 0, NULL),
+                     APR_EACCES);
     ck_assert_str_eq(tok, "");
-    ck_assert_int_eq(at_ops_revoke(&rec, &o, full->id), APR_EACCES);
+    ck_assert_int_eq(at_ops_revoke(&rec, &o, full->id, NULL), APR_EACCES);
     ck_assert_int_eq(at_ops_delete(&rec, &o, wide->id), APR_EACCES);
     ck_assert_int_eq(at_ops_rename(&rec, &o, wide->id, "x"), APR_EACCES);
     /* ... not even to narrow it: the target itself is beyond. */
@@ -354,11 +357,12 @@ START_TEST(bound)
                   o.error);
     ck_assert_str_eq(rec->name, "renamed");
     ck_assert_int_eq(rec->expires_at, NOW + 3600);
-    ck_assert_int_eq(at_ops_rotate(&rec, tok, &o, rec->id, 0), APR_SUCCESS);
+    ck_assert_int_eq(at_ops_rotate(&rec, tok, &o, rec->id, 0, 0, NULL),
+                     APR_SUCCESS);
 
     /* Without a bound (the tool, a password caller) the account rules. */
     o.bound = NULL;
-    ck_assert_int_eq(at_ops_rotate(&rec, tok, &o, full->id, 0),
+    ck_assert_int_eq(at_ops_rotate(&rec, tok, &o, full->id, 0, 0, NULL),
                      APR_SUCCESS);
 }
 END_TEST
@@ -369,6 +373,7 @@ START_TEST(one_rule_each)
     char tok[AT_TOKEN_MAX + 1];
     at_token_rec_t *a, *rec;
     at_scope_change_t ch;
+    int ended = 0;
 
     at_ops_init(&o, st, "web:tester", NOW, "apt", pool);
     a = mk(&o, "alice", "one", tok);
@@ -376,10 +381,19 @@ START_TEST(one_rule_each)
     ch.full = 1;
     ch.set = words("dns", NULL);
     ck_assert_int_eq(at_ops_scope(&rec, &o, a->id, &ch), APR_EINVAL);
-    ck_assert_int_eq(at_ops_rotate(&rec, tok, &o, a->id, AT_GRACE_MAX + 1),
+    ck_assert_int_eq(at_ops_rotate(&rec, tok, &o, a->id, AT_GRACE_MAX + 1, 0,
+                                   NULL),
                      APR_EINVAL);
-    ck_assert_int_eq(at_ops_rotate(&rec, tok, &o, a->id, AT_GRACE_MAX),
+    ck_assert_int_eq(at_ops_rotate(&rec, tok, &o, a->id, AT_GRACE_MAX, 0,
+                                   NULL), APR_SUCCESS);
+    /* Again within the grace: that would end the previous secret now. */
+    ck_assert_int_eq(at_ops_rotate(&rec, tok, &o, a->id, 60, 0, &ended),
+                     APR_EBUSY);
+    ck_assert_ptr_nonnull(strstr(o.error, "force"));
+    ck_assert_int_eq(at_ops_rotate(&rec, tok, &o, a->id, 60, 1, &ended),
                      APR_SUCCESS);
+    ck_assert_int_eq(ended, 1);
+    ck_assert_int_eq(rec->prev_until, NOW + 60);
 }
 END_TEST
 
