@@ -4,7 +4,8 @@
  * keeps within the value and depth limits; strings are valid UTF-8 without
  * NUL and as long as said; every member is found by its key (no
  * duplicates); the writer's text of the tree parses back to the same tree.
- * On a refused text: no tree and a reason with a byte offset inside it. */
+ * On a refused text: no tree and a reason with a byte offset inside it,
+ * never the reader's own buffers running out. */
 #include <stdint.h>
 
 #include "fuzz_common.h"
@@ -133,6 +134,8 @@ static void one(const char *text, size_t size, int max_depth, apr_pool_t *p)
 
     if (at_json_parse(&v, text, size, max_depth, &err, p) != APR_SUCCESS) {
         FUZZ_ASSERT(v == NULL && err != NULL);
+        /* the reader's own bounds never run out */
+        FUZZ_ASSERT(strstr(err, "internal error") == NULL);
         at = strstr(err, " at byte ");
         FUZZ_ASSERT(at != NULL);
         FUZZ_ASSERT(strtoul(at + 9, NULL, 10) <= size);
