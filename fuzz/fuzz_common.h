@@ -3,7 +3,8 @@
 #define AT_FUZZ_COMMON_H
 
 /* Shared pieces of the libFuzzer targets: one process-wide APR pool
- * (cleared after each input) and a NUL-terminated copy of the input. */
+ * (cleared after each input) and a NUL-terminated copy of the input
+ * (inline, so that a target may use only one of them). */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@
         }                                                               \
     } while (0)
 
-static apr_pool_t *fuzz_pool(void)
+static inline apr_pool_t *fuzz_pool(void)
 {
     static apr_pool_t *pool;
 
@@ -39,8 +40,8 @@ static apr_pool_t *fuzz_pool(void)
 
 /* The input as a C string; inputs with an embedded NUL are cut there
  * (the parsers under test take C strings). */
-static const char *fuzz_cstr(const unsigned char *data, size_t size,
-                             apr_pool_t *p)
+static inline const char *fuzz_cstr(const unsigned char *data,
+                                    size_t size, apr_pool_t *p)
 {
     return apr_pstrmemdup(p, (const char *)data, size);
 }

@@ -33,6 +33,7 @@ sources() {
         scope) echo at_scope.c ;;
         time)  echo at_time.c ;;
         dburl) echo at_dburl.c ;;
+        json)  echo at_json.c at_store.c ;;
     esac
 }
 
@@ -41,7 +42,7 @@ export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 
 status=0
-for t in token cred scope time dburl; do
+for t in token cred scope time dburl json; do
     srcs=""
     for s in $(sources $t); do srcs="$srcs $SRC/$s"; done
     # shellcheck disable=SC2086

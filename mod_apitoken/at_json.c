@@ -1,8 +1,17 @@
 /* Licensed under the Apache License, Version 2.0 (see COPYING). */
 
 /* Strict JSON for the management API: a recursive-descent reader bounded
- * in depth (so hostile nesting cannot exhaust the stack) and a writer that
- * escapes enough for the text to be safe inside HTML too. */
+ * in depth (so hostile nesting cannot exhaust the stack), in values and in
+ * memory, and a writer that escapes enough for the text to be safe inside
+ * HTML too.
+ *
+ * The reader's memory is linear in the input by construction: a node per
+ * value, an exactly sized array per container, and every decoded string
+ * and number in one buffer of the input's length (a string's text is never
+ * longer than its escaped form, and its NUL takes the place of a quote).
+ * The children of the open containers wait on one stack sized by the
+ * input, and duplicate keys are found by sorting that stack when an object
+ * closes, so the time is O(n log n) whatever the number of keys. */
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -20,15 +29,26 @@ typedef struct reader_t {
     int max_depth;
     const char *err;
     apr_pool_t *p;
+    char *text;                 /* decoded strings and numbers, NUL-ended */
+    apr_size_t text_used;
+    apr_size_t text_size;
+    at_json_t **stack;          /* children of the open containers */
+    apr_size_t top;
+    apr_size_t stack_size;
+    apr_size_t nodes;
 } reader_t;
+
+static apr_status_t bad_at(reader_t *r, apr_size_t pos, const char *why)
+{
+    if (!r->err) {
+        r->err = apr_psprintf(r->p, "%s at byte %" APR_SIZE_T_FMT, why, pos);
+    }
+    return APR_EINVAL;
+}
 
 static apr_status_t bad(reader_t *r, const char *why)
 {
-    if (!r->err) {
-        r->err = apr_psprintf(r->p, "%s at byte %" APR_SIZE_T_FMT, why,
-                              r->pos);
-    }
-    return APR_EINVAL;
+    return bad_at(r, r->pos, why);
 }
 
 static void skip_ws(reader_t *r)
@@ -109,23 +129,29 @@ static apr_size_t put_utf8(char *o, unsigned long cp)
     return 4;
 }
 
-/* At the opening quote.  The decoded text is never longer than the
- * escaped one, so one buffer of the remaining length suffices. */
+/* At the opening quote; the text goes to the shared buffer.  Room is
+ * certain: r->text_used never exceeds the input consumed before a value,
+ * and the decoded text plus its NUL is never longer than the rest of the
+ * input.  The check makes a broken invariant an error, not an overflow. */
 static apr_status_t read_string(reader_t *r, const char **out,
                                 apr_size_t *outlen)
 {
     char *buf, *o;
 
+    if (r->text_size - r->text_used < r->len - r->pos + 1) {
+        return bad(r, "internal error: text buffer");
+    }
     r->pos++;
-    buf = o = apr_palloc(r->p, r->len - r->pos + 1);
+    buf = o = r->text + r->text_used;
     while (r->pos < r->len) {
         int c = r->s[r->pos];
 
         if (c == '"') {
             r->pos++;
-            *o = '\0';
+            *o++ = '\0';
             *out = buf;
-            *outlen = (apr_size_t)(o - buf);
+            *outlen = (apr_size_t)(o - buf) - 1;
+            r->text_used += (apr_size_t)(o - buf);
             return APR_SUCCESS;
         }
         if (c < 0x20) {
@@ -187,7 +213,7 @@ static apr_status_t read_string(reader_t *r, const char **out,
 
 static apr_status_t read_number(reader_t *r, at_json_t *v)
 {
-    apr_size_t start = r->pos;
+    apr_size_t start = r->pos, n;
     char *text, *end;
 
     if (peek(r) == '-') {
@@ -225,14 +251,63 @@ static apr_status_t read_number(reader_t *r, at_json_t *v)
             r->pos++;
         }
     }
-    if (r->pos - start > 64) {
+    n = r->pos - start;
+    if (n > 64) {
         return bad(r, "number too long");
     }
-    text = apr_pstrmemdup(r->p, (const char *)r->s + start, r->pos - start);
+    /* The NUL may land one past the input's end (a number ends the text,
+     * or a delimiter follows): the buffer has that byte. */
+    if (r->text_size - r->text_used < n + 1) {
+        return bad(r, "internal error: text buffer");
+    }
+    text = r->text + r->text_used;
+    memcpy(text, r->s + start, n);
+    text[n] = '\0';
+    r->text_used += n + 1;
     v->type = AT_JSON_NUMBER;
     v->str = text;
+    v->len = n;
     v->num = strtod(text, &end);
     return APR_SUCCESS;
+}
+
+/* Members compare by key; the keys carry no NUL ("\u0000" is refused). */
+static int key_cmp(const void *a, const void *b)
+{
+    const at_json_t *x = *(const at_json_t *const *)a;
+    const at_json_t *y = *(const at_json_t *const *)b;
+
+    return strcmp(x->key, y->key);
+}
+
+/* Sorts the members (the caller has copied them in document order). */
+static int has_duplicate(at_json_t **m, apr_size_t n)
+{
+    apr_size_t i;
+
+    qsort(m, n, sizeof(*m), key_cmp);
+    for (i = 1; i < n; i++) {
+        if (!strcmp(m[i - 1]->key, m[i]->key)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* An array header and its n elements in one allocation, nothing spare. */
+static apr_array_header_t *exact_array(at_json_t *const *elts, apr_size_t n,
+                                       apr_pool_t *p)
+{
+    apr_array_header_t *a = apr_palloc(p, sizeof(*a) + n * sizeof(*elts));
+
+    a->pool = p;
+    a->elt_size = (int)sizeof(*elts);
+    a->nelts = a->nalloc = (int)n;
+    a->elts = (char *)(a + 1);
+    if (n) {
+        memcpy(a->elts, elts, n * sizeof(*elts));
+    }
+    return a;
 }
 
 static apr_status_t read_value(reader_t *r, at_json_t **out, int depth);
@@ -241,16 +316,17 @@ static apr_status_t read_container(reader_t *r, at_json_t *v, int depth)
 {
     int object = peek(r) == '{';
     int close = object ? '}' : ']';
+    apr_size_t open = r->pos, base = r->top, n;
 
     if (depth >= r->max_depth) {
         return bad(r, "nested too deeply");
     }
     v->type = object ? AT_JSON_OBJECT : AT_JSON_ARRAY;
-    v->items = apr_array_make(r->p, 4, sizeof(at_json_t *));
     r->pos++;
     skip_ws(r);
     if (peek(r) == close) {
         r->pos++;
+        v->items = exact_array(NULL, 0, r->p);
         return APR_SUCCESS;
     }
     for (;;) {
@@ -267,9 +343,6 @@ static apr_status_t read_container(reader_t *r, at_json_t *v, int depth)
             if ((rv = read_string(r, &key, &keylen)) != APR_SUCCESS) {
                 return rv;
             }
-            if (at_json_get(v, key)) {
-                return bad(r, "duplicate key");
-            }
             skip_ws(r);
             if (peek(r) != ':') {
                 return bad(r, "expected ':'");
@@ -280,7 +353,11 @@ static apr_status_t read_container(reader_t *r, at_json_t *v, int depth)
             return rv;
         }
         item->key = key;
-        APR_ARRAY_PUSH(v->items, at_json_t *) = item;
+        /* Room is certain: a value per node, and nodes are counted. */
+        if (r->top >= r->stack_size) {
+            return bad(r, "internal error: stack");
+        }
+        r->stack[r->top++] = item;
         skip_ws(r);
         if (peek(r) == ',') {
             r->pos++;
@@ -288,19 +365,31 @@ static apr_status_t read_container(reader_t *r, at_json_t *v, int depth)
         }
         if (peek(r) == close) {
             r->pos++;
-            return APR_SUCCESS;
+            break;
         }
         return bad(r, object ? "expected ',' or '}'" : "expected ',' or ']'");
     }
+    n = r->top - base;
+    v->items = exact_array(r->stack + base, n, r->p);
+    if (object && has_duplicate(r->stack + base, n)) {
+        return bad_at(r, open, "duplicate key in the object");
+    }
+    r->top = base;
+    return APR_SUCCESS;
 }
 
 static apr_status_t read_value(reader_t *r, at_json_t **out, int depth)
 {
-    at_json_t *v = apr_pcalloc(r->p, sizeof(*v));
+    at_json_t *v;
     apr_status_t rv = APR_SUCCESS;
     int c;
 
     skip_ws(r);
+    if (++r->nodes > AT_JSON_MAX_NODES) {
+        *out = NULL;
+        return bad(r, "too many values");
+    }
+    v = apr_pcalloc(r->p, sizeof(*v));
     c = peek(r);
     if (c == '{' || c == '[') {
         rv = read_container(r, v, depth);
@@ -333,13 +422,22 @@ apr_status_t at_json_parse(at_json_t **out, const char *text, apr_size_t len,
 {
     reader_t r;
     apr_status_t rv;
+    apr_size_t most;
 
     memset(&r, 0, sizeof(r));
     r.s = (const unsigned char *)text;
     r.len = text ? len : 0;
-    r.max_depth = max_depth > 0 ? max_depth : AT_JSON_MAX_DEPTH;
+    r.max_depth = max_depth > 0 && max_depth < AT_JSON_MAX_DEPTH
+                  ? max_depth : AT_JSON_MAX_DEPTH;
     r.p = p;
     *err = NULL;
+    /* n values need at least 2n - 1 bytes ("[0,0]"), and only children
+     * wait on the stack. */
+    most = r.len / 2 + 1;
+    r.stack_size = most < AT_JSON_MAX_NODES ? most : AT_JSON_MAX_NODES;
+    r.stack = apr_palloc(p, r.stack_size * sizeof(*r.stack));
+    r.text_size = r.len + 1;
+    r.text = apr_palloc(p, r.text_size);
     rv = read_value(&r, out, 0);
     if (rv == APR_SUCCESS) {
         skip_ws(&r);
