@@ -153,5 +153,9 @@ check 200 -u "demo:$restricted" "$base/api/dns/api"
 check 401 "$base/api/dns/api"
 echo
 echo "Manage tokens:  $tool --db $db list"
-echo "Stop httpd:     $0 stop"
+if [ -n "${QUICKSTART_DIR:-}" ]; then
+    echo "Stop httpd:     QUICKSTART_DIR=$dir $0 stop"
+else
+    echo "Stop httpd:     $0 stop"
+fi
 exit "$fail"
