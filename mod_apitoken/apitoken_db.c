@@ -68,6 +68,12 @@ static struct {
     apr_uint32_t down;             /* 1 while the database is unreachable */
 } child;
 
+/* The driver directory's mode: APR permission bits, not an octal mode. */
+#define DRIVER_DIR_PERMS (APR_FPROT_UREAD | APR_FPROT_UWRITE \
+                          | APR_FPROT_UEXECUTE | APR_FPROT_GREAD \
+                          | APR_FPROT_GEXECUTE | APR_FPROT_WREAD \
+                          | APR_FPROT_WEXECUTE)
+
 static const char *driver_file(apr_pool_t *p, const char *dir,
                                const char *driver)
 {
@@ -163,11 +169,24 @@ apr_status_t apitoken_db_post_config(apr_pool_t *pconf, server_rec *s)
         return rv;
     }
     dir = ap_runtime_dir_relative(pconf, "apitoken-dbd");
-    rv = apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT & 0755, pconf);
+    /* rwxr-xr-x whoever owns it, so a chown -R of the runtime directory
+     * cannot lock the children out; set again on an existing directory,
+     * which an older build made with a wrong mode. */
+    rv = apr_dir_make_recursive(dir, DRIVER_DIR_PERMS, pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      "APT04002: cannot create the driver directory %s", dir);
         return rv;
+    }
+    rv = apr_stat(&fi, dir, APR_FINFO_PROT, pconf);
+    if (rv == APR_SUCCESS && fi.protection != DRIVER_DIR_PERMS) {
+        rv = apr_file_perms_set(dir, DRIVER_DIR_PERMS);
+    }
+    if (rv != APR_SUCCESS) {
+        /* It may still be readable; the children say so if it is not. */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                     "APT04009: cannot give the driver directory %s mode "
+                     "0755", dir);
     }
     for (i = 0; drivers[i]; ++i) {
         apr_file_remove(driver_file(pconf, dir, drivers[i]), pconf);

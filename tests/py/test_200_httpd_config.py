@@ -319,3 +319,28 @@ def test_200_graceful_restart(request, mpm):
         e.httpd.check_logs(e.store.secrets, allow=[r"AH00493", r"AH00171"])
     finally:
         e.close()
+
+
+def test_200_driver_dir_mode_survives_chown(request):
+    """The private driver directory is rwxr-xr-x, also when an older build
+    left it with another mode, and a chown -R of the runtime directory to
+    httpd's User does not cost the children their driver."""
+    import stat
+    from httpd_server import WWW_GID, WWW_UID, _chown_tree
+    e = start_env(request, "sqlite3", mpm="prefork", conf=GOOD_LOC)
+    try:
+        t = e.store.create("alice", scopes=["dns"])
+        ddir = os.path.join(e.httpd.root, "run", "apitoken-dbd")
+        assert stat.S_IMODE(os.stat(ddir).st_mode) == 0o755
+        assert e.httpd.get("/api/x", token=t["token"]).status_code == 404
+        e.httpd.stop()
+        # What the APR flags misread as an octal mode gave: --x-w-r-x.
+        os.chmod(ddir, 0o145)
+        _chown_tree(os.path.join(e.httpd.root, "run"), WWW_UID, WWW_GID)
+        e.httpd.mark()
+        e.httpd.start()
+        assert stat.S_IMODE(os.stat(ddir).st_mode) == 0o755
+        assert e.httpd.get("/api/x", token=t["token"]).status_code == 404
+        e.httpd.check_logs(e.store.secrets)
+    finally:
+        e.close()
