@@ -441,7 +441,6 @@ int apitoken_check_authn(request_rec *r)
     }
     rv = apitoken_db_prefix(&prefix, conn, r);
     if (rv == APR_SUCCESS && strcmp(prefix, tok.prefix)) {
-        apitoken_db_release(conn, 0);
         at_token_wipe(&tok);
         return invalid_token(r, id, AT_REASON_WRONG_PREFIX);
     }
@@ -456,12 +455,11 @@ int apitoken_check_authn(request_rec *r)
     }
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
         apitoken_db_log_down(r, dberr ? dberr : at_store_error(store));
-        apitoken_db_release(conn, 1);
+        apitoken_db_mark_bad(conn);
         at_token_wipe(&tok);
         apitoken_status_request(r, APITOKEN_ST_DB_UNAVAILABLE);
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    apitoken_db_release(conn, 0);
     if (cached) {
         apitoken_cache_put(id, found, seq, conf->cache_ttl, r);
     }

@@ -403,7 +403,9 @@ static void marker_read(request_rec *r)
         if (rv != APR_SUCCESS) {
             apitoken_db_log_down(r, at_store_error(store));
         }
-        apitoken_db_release(conn, rv != APR_SUCCESS && rv != APR_NOTFOUND);
+        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+            apitoken_db_mark_bad(conn);
+        }
     }
     apr_thread_mutex_lock(marker.lock);
     if (rv == APR_SUCCESS && pf && strlen(pf) < sizeof(marker.prefix)) {

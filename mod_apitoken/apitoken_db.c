@@ -3,8 +3,11 @@
 /* Database connections for httpd processes, in the manner of mod_dbd: one
  * libdbi instance per child (created in child_init, never in the parent),
  * a pool (apr_reslist) of connections each held by one thread at a time,
- * checked before use and replaced when dead.  Only the driver ApiTokenDB
- * names is loaded: post_config links it alone into a private directory. */
+ * checked before use and replaced when dead.  A connection belongs to the
+ * request that took it, and a cleanup on that request's pool gives it back:
+ * no caller can take a second one or lose one on an early return.  Only
+ * the driver ApiTokenDB names is loaded: post_config links it alone into a
+ * private directory. */
 
 /* Only the driver directory is wanted from the build's config.h; its
  * PACKAGE_* names clash with httpd's own. */
@@ -47,6 +50,8 @@ APLOG_USE_MODULE(apitoken);
 #define DOWN_LOG_EVERY 10
 /* Seconds a request waits for a free pooled connection. */
 #define ACQUIRE_TIMEOUT 10
+/* Pool userdata of the initial request: its held_t. */
+#define HELD_KEY "apitoken-db-conn"
 
 struct apitoken_conn_t {
     at_store_t *store;
@@ -57,12 +62,22 @@ struct apitoken_conn_t {
     apr_dev_t dev;
     at_sqlite_fast_t *fast;    /* SQLite: the prepared lookup, or NULL */
     int fast_tried;            /* preparing it was attempted */
+    int bad;                   /* a caller saw an error: close, not reuse */
 };
+
+/* A request's hold: its connection until the request's pool gives it
+ * back, or (conn NULL) why its one acquire failed. */
+typedef struct held_t {
+    apitoken_conn_t *conn;
+    apr_status_t rv;
+} held_t;
 
 static struct {
     dbi_inst inst;
     int have_inst;
+    apr_pool_t *pool;              /* unmanaged: owns the reslist */
     apr_reslist_t *list;
+    apr_uint32_t held;             /* connections requests hold now */
     server_rec *s;
     apr_uint32_t down_logged_at;   /* apr_time_sec of the last line */
     apr_uint32_t down;             /* 1 while the database is unreachable */
@@ -280,6 +295,22 @@ static apr_status_t conn_free(void *res, void *params, apr_pool_t *unused)
     return APR_SUCCESS;
 }
 
+/* pchild's cleanup, run after its subpools (prefork's requests) are gone:
+ * close the connections.  apr_reslist aborts the process when destroyed
+ * with a connection out, which a request can still hold here (event: a
+ * response being written at an ungraceful stop); then the exit closes
+ * them. */
+static apr_status_t pool_close(void *unused)
+{
+    apr_reslist_t *list = child.list;
+
+    child.list = NULL;
+    if (list && apr_atomic_read32(&child.held) == 0) {
+        apr_pool_destroy(child.pool);
+    }
+    return APR_SUCCESS;
+}
+
 void apitoken_db_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apitoken_global_t *g = apitoken_global;
@@ -305,16 +336,19 @@ void apitoken_db_child_init(apr_pool_t *pchild, server_rec *s)
     if (g->max_conns > 0 && g->max_conns < hmax) {
         hmax = g->max_conns;
     }
-    rv = apr_reslist_create(&child.list, 0, hmax, hmax, 0, conn_make,
-                            conn_free, NULL, pchild);
+    rv = apr_pool_create_unmanaged_ex(&child.pool, NULL, NULL);
+    if (rv == APR_SUCCESS) {
+        rv = apr_reslist_create(&child.list, 0, hmax, hmax, 0, conn_make,
+                                conn_free, NULL, child.pool);
+    }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      "APT04007: cannot create the connection pool");
         child.list = NULL;
         return;
     }
-    /* Close connections before pchild's subpools go away. */
-    apr_reslist_cleanup_order_set(child.list, APR_RESLIST_CLEANUP_FIRST);
+    apr_pool_cleanup_register(pchild, NULL, pool_close,
+                              apr_pool_cleanup_null);
     /* With fewer connections than threads, a thread waits for one, but a
      * stuck database must not hold every worker: 503 after a while. */
     apr_reslist_timeout_set(child.list, apr_time_from_sec(ACQUIRE_TIMEOUT));
@@ -345,8 +379,8 @@ static apr_status_t sqlite_check(apitoken_conn_t *c, const char **why,
     return APR_SUCCESS;
 }
 
-apr_status_t apitoken_db_acquire(apitoken_conn_t **conn, at_store_t **store,
-                                 request_rec *r)
+/* A checked connection from the pool, or an error after one line. */
+static apr_status_t pool_take(apitoken_conn_t **conn, request_rec *r)
 {
     const char *why = NULL;
     apr_status_t rv = APR_EGENERAL;
@@ -393,21 +427,79 @@ apr_status_t apitoken_db_acquire(apitoken_conn_t **conn, at_store_t **store,
         }
         mark_up();
         *conn = c;
-        *store = c->store;
         return APR_SUCCESS;
     }
     apitoken_db_log_down(r, why ? why : "connection check failed");
     return rv;
 }
 
-void apitoken_db_release(apitoken_conn_t *c, int bad)
+/* The initial request's pool cleanup: the connection goes back to the
+ * pool, or is closed when a caller saw it fail. */
+static apr_status_t held_release(void *data)
 {
-    if (bad) {
-        apr_reslist_invalidate(child.list, c);
-        return;
+    held_t *h = data;
+    apitoken_conn_t *c = h->conn;
+
+    if (!c) {
+        return APR_SUCCESS;
     }
-    c->last_ok = apr_time_now();
-    apr_reslist_release(child.list, c);
+    /* A later acquire in the pool's remaining cleanups gets none. */
+    h->conn = NULL;
+    h->rv = APR_EGENERAL;
+    if (child.list) {
+        if (c->bad) {
+            apr_reslist_invalidate(child.list, c);
+        }
+        else {
+            c->last_ok = apr_time_now();
+            apr_reslist_release(child.list, c);
+        }
+    }
+    apr_atomic_dec32(&child.held);
+    return APR_SUCCESS;
+}
+
+apr_status_t apitoken_db_acquire(apitoken_conn_t **conn, at_store_t **store,
+                                 request_rec *r)
+{
+    request_rec *top = r;
+    held_t *h;
+    void *v = NULL;
+
+    /* Subrequests and internal redirects share the client request's. */
+    while (top->main || top->prev) {
+        top = top->main ? top->main : top->prev;
+    }
+    apr_pool_userdata_get(&v, HELD_KEY, top->pool);
+    h = v;
+    if (!h) {
+        h = apr_pcalloc(top->pool, sizeof(*h));
+        apr_pool_userdata_setn(h, HELD_KEY, NULL, top->pool);
+        h->rv = pool_take(&h->conn, r);
+        if (h->rv != APR_SUCCESS) {
+            h->conn = NULL;
+        }
+        else {
+            apr_atomic_inc32(&child.held);
+            /* Not in a forked CGI child: the connection is the parent's. */
+            apr_pool_cleanup_register(top->pool, h, held_release,
+                                      apr_pool_cleanup_null);
+        }
+    }
+    if (!h->conn) {
+        return h->rv;
+    }
+    if (h->conn->bad) {
+        return APR_EGENERAL;
+    }
+    *conn = h->conn;
+    *store = h->conn->store;
+    return APR_SUCCESS;
+}
+
+void apitoken_db_mark_bad(apitoken_conn_t *c)
+{
+    c->bad = 1;
 }
 
 apr_status_t apitoken_db_prefix(const char **prefix, apitoken_conn_t *c,

@@ -781,7 +781,7 @@ static int db_open(mreq_t *m)
                     "the token database is not available; try again later");
     }
     if (apitoken_db_prefix(&m->prefix, m->conn, m->r) != APR_SUCCESS) {
-        apitoken_db_release(m->conn, 1);
+        apitoken_db_mark_bad(m->conn);
         m->conn = NULL;
         return fail(m->r, HTTP_SERVICE_UNAVAILABLE, "database_unavailable",
                     "the token database is not available; try again later");
@@ -1308,8 +1308,9 @@ static int manage_handler(request_rec *r)
     }
     m.owner = want ? want : m.account;
     rc = dispatch(&m, route);
-    if (m.conn) {
-        apitoken_db_release(m.conn, r->status == HTTP_SERVICE_UNAVAILABLE);
+    if (m.conn && r->status == HTTP_SERVICE_UNAVAILABLE) {
+        /* A database error: closed when the request ends, not reused. */
+        apitoken_db_mark_bad(m.conn);
     }
     return rc == DONE ? OK : rc;
 }

@@ -109,6 +109,8 @@ int apitoken_log_transaction(request_rec *r)
     if (!touch && !scopes->nelts) {
         return DECLINED;
     }
+    /* The connection the token check took, if it took one: this runs
+     * in a cleanup of the request's pool, before the one giving it back. */
     if (apitoken_db_acquire(&conn, &store, r) != APR_SUCCESS) {
         return DECLINED;
     }
@@ -139,6 +141,8 @@ int apitoken_log_transaction(request_rec *r)
             apitoken_status_add(APITOKEN_ST_USAGE_WRITES, 1);
         }
     }
-    apitoken_db_release(conn, bad);
+    if (bad) {
+        apitoken_db_mark_bad(conn);
+    }
     return DECLINED;
 }

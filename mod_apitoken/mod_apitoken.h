@@ -98,13 +98,20 @@ void apitoken_db_child_init(apr_pool_t *pchild, server_rec *s);
 
 typedef struct apitoken_conn_t apitoken_conn_t;
 
-/* Take a checked connection for this thread.  APR_SUCCESS with *store and
- * *conn set, or an error after one rate-limited error line (the caller
- * answers 503).  Give it back with apitoken_db_release; bad != 0 when the
- * caller saw a database error on it (it is closed, not reused). */
+/* The request's database connection, as mod_dbd's ap_dbd_acquire: the
+ * first call for a client request (its subrequests and internal redirects
+ * included) takes a checked connection from this process's pool and
+ * registers its return on that request's pool; every later call returns
+ * the same one.  A request holds at most one connection, until it ends;
+ * callers never give it back.  APR_SUCCESS with *conn and *store set, or
+ * an error after one rate-limited error line (the caller answers 503);
+ * after a failure, or once the connection is marked bad, later calls for
+ * the request fail at once, without waiting for the pool again. */
 apr_status_t apitoken_db_acquire(apitoken_conn_t **conn, at_store_t **store,
                                  request_rec *r);
-void apitoken_db_release(apitoken_conn_t *conn, int bad);
+/* The caller saw a database error on conn: it is closed when the request
+ * ends instead of going back to the pool. */
+void apitoken_db_mark_bad(apitoken_conn_t *conn);
 /* Look the token id up on conn: a prepared statement on SQLite unless
  * ApiTokenDBFastPath is Off, libdbi's query otherwise; the same results
  * as at_store_lookup.  On APR_EGENERAL *err says why (for the log). */

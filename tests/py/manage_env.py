@@ -91,11 +91,17 @@ def write_htpasswd(path):
     os.chmod(path, 0o644)
 
 
+# A child that died of a signal (an assertion's abort included), as the
+# parent logs it at notice level, and the assertion itself on stderr.
+CHILD_CRASH = re.compile(r"exit signal|Assertion .* failed|dumped core")
+
+
 class ManageEnv(Env):
-    def __init__(self, request, kind="sqlite3", mpm="event"):
+    def __init__(self, request, kind="sqlite3", mpm="event", conf="",
+                 global_conf=""):
         store = open_store(request, kind)
-        h = Httpd(store.url, mpm=mpm, conf=manage_conf(),
-                  global_conf=GLOBAL)
+        h = Httpd(store.url, mpm=mpm, conf=manage_conf() + conf,
+                  global_conf=GLOBAL + global_conf)
         write_htpasswd(os.path.join(h.root, "conf", "htpasswd"))
         try:
             h.start()
@@ -155,6 +161,18 @@ class ManageEnv(Env):
     def check_logs(self, extra=()):
         self.httpd.check_logs(self.secrets, allow=ALLOW + list(extra))
 
+    def stop_and_check(self, extra=()):
+        """Stop httpd, then check the logs since mark(), shutdown included:
+        no unexpected line and no child killed by a signal."""
+        self.httpd.stop()
+        since = self.httpd.log_since_mark()
+        stderr = self.httpd._read(getattr(self.httpd, "stderr_path", "")
+                                  or "/nonexistent")
+        crashes = [ln for ln in (since + stderr).splitlines()
+                   if CHILD_CRASH.search(ln)]
+        assert not crashes, "httpd children crashed:\n" + "\n".join(crashes)
+        self.check_logs(extra)
 
-__all__ = ["ManageEnv", "USERS", "FEATURES", "CSRF", "ALLOW", "ALLOW_DB_DOWN",
+
+__all__ = ["ManageEnv", "CHILD_CRASH", "USERS", "FEATURES", "CSRF", "ALLOW", "ALLOW_DB_DOWN",
            "SRC_ASSETS", "write_htpasswd", "manage_conf", "GLOBAL"]
