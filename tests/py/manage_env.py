@@ -34,6 +34,9 @@ FEATURES = [("dns", "DNS zones and records"),
 
 CSRF = {"X-Requested-With": "apitoken"}
 
+# The management suites run under each of these.
+MPMS = ["prefork", "worker", "event"]
+
 ALLOW = ALLOW_AUTHZ + [r"AH01617: user .*: authentication failure"]
 
 
@@ -174,5 +177,5 @@ class ManageEnv(Env):
         self.check_logs(extra)
 
 
-__all__ = ["ManageEnv", "CHILD_CRASH", "USERS", "FEATURES", "CSRF", "ALLOW", "ALLOW_DB_DOWN",
+__all__ = ["ManageEnv", "CHILD_CRASH", "MPMS", "USERS", "FEATURES", "CSRF", "ALLOW", "ALLOW_DB_DOWN",
            "SRC_ASSETS", "write_htpasswd", "manage_conf", "GLOBAL"]

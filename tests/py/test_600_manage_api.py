@@ -1,7 +1,7 @@
 """The token management API (SetHandler apitoken-manage): every operation,
 ownership, the catalogue, the rules for callers signed in with a token,
-and the answers to every error.  One httpd for the module; each test uses
-its own token names."""
+and the answers to every error, under prefork, worker and event.  One
+httpd per MPM for the module; each test uses its own token names."""
 
 import json
 import re
@@ -11,18 +11,23 @@ import time
 import pytest
 
 from conftest import TOKEN_RE
-from manage_env import CSRF, ManageEnv
+from manage_env import CSRF, MPMS, ManageEnv
 
 ID_RE = re.compile(r"^[0-9A-Za-z]{12}$")
 
 
+@pytest.fixture(scope="module", params=MPMS)
+def mpm(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def env(request):
-    e = ManageEnv(request)
+def env(request, mpm):
+    e = ManageEnv(request, mpm=mpm)
     e.httpd.mark()
     yield e
     try:
-        e.check_logs()
+        e.stop_and_check()
     finally:
         e.close()
 
@@ -513,8 +518,8 @@ def test_610_tool_and_web_share_rules(env):
 
 # -- database down ------------------------------------------------------------
 
-def test_611_database_down(request):
-    e = ManageEnv(request)
+def test_611_database_down(request, mpm):
+    e = ManageEnv(request, mpm=mpm)
     try:
         t = e.create(name="before")
         e.httpd.mark()
@@ -537,7 +542,7 @@ def test_611_database_down(request):
                 break
             time.sleep(0.3)
         assert r.status_code == 200 and "before" in r.text
-        e.check_logs(extra=[r"APT04004", r"APT06005", r"APT04005"])
+        e.stop_and_check(extra=[r"APT04004", r"APT06005", r"APT04005"])
     finally:
         e.close()
 
@@ -581,12 +586,12 @@ def test_612_bad_directives_stop_httpd(line, why):
         h.close()
 
 
-def test_612_not_in_htaccess(request):
+def test_612_not_in_htaccess(request, mpm):
     """A user allowed AuthConfig in .htaccess cannot make themselves an
     admin or lift the limit."""
     import os
     from httpd_server import Httpd
-    h = Httpd("sqlite3:///nonexistent/tokens.db", conf="""
+    h = Httpd("sqlite3:///nonexistent/tokens.db", mpm=mpm, conf="""
 <Directory "@ROOT@/htdocs/ht">
     AllowOverride All
 </Directory>

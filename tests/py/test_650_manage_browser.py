@@ -1,8 +1,9 @@
 """End to end in a real headless browser (Debian's chromium driven through
 chromium-driver by Debian's python3-selenium): log in, create a restricted
 token in the page, read it from the show-once dialog, use it with curl
-(200 in scope, 403 outside), revoke it in the page, and see curl get 401.
-Screenshots of each step go to tests/run/screenshots/."""
+(200 in scope, 403 outside), revoke it in the page, and see curl get 401;
+under prefork, worker and event.  Screenshots of each step go to
+tests/run/screenshots/MPM/."""
 
 import base64
 import os
@@ -17,7 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import TOKEN_RE
-from manage_env import USERS, ManageEnv
+from manage_env import MPMS, USERS, ManageEnv
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -38,8 +39,14 @@ def curl_status(url, token):
     return int(r.stdout)
 
 
-@pytest.fixture
-def browser():
+@pytest.fixture(scope="module", params=MPMS)
+def mpm(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One browser for the module: starting it costs more than a test."""
     profile = tempfile.mkdtemp(prefix="apitoken-chromium-")
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
@@ -60,9 +67,23 @@ def browser():
         shutil.rmtree(profile, ignore_errors=True)
 
 
+@pytest.fixture
+def browser(chromium, mpm):
+    """The module's browser as new: a blank page, desktop size, no extra
+    headers, the console read empty."""
+    drv = chromium
+    drv.shots_dir = os.path.join(SHOTS, mpm)
+    drv.get("about:blank")
+    drv.set_window_size(1280, 1000)
+    drv.execute_cdp_cmd("Network.enable", {})
+    drv.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {}})
+    drv.get_log("browser")
+    return drv
+
+
 def shot(drv, n, name):
-    os.makedirs(SHOTS, exist_ok=True)
-    path = os.path.join(SHOTS, f"{n:02d}-{name}.png")
+    os.makedirs(drv.shots_dir, exist_ok=True)
+    path = os.path.join(drv.shots_dir, f"{n:02d}-{name}.png")
     assert drv.save_screenshot(path), path
     assert os.path.getsize(path) > 1000
 
@@ -75,8 +96,8 @@ def login(drv, user):
                         {"headers": {"Authorization": f"Basic {cred}"}})
 
 
-def test_650_create_use_revoke_in_browser(request, browser):
-    env = ManageEnv(request)
+def test_650_create_use_revoke_in_browser(request, browser, mpm):
+    env = ManageEnv(request, mpm=mpm)
     drv = browser
     wait = WebDriverWait(drv, WAIT)
     try:
@@ -172,13 +193,13 @@ def test_650_create_use_revoke_in_browser(request, browser):
         assert not logs, logs
         events = env.store.tool("log", tid).stdout
         assert '"web:alice"' in events and '"revoke"' in events
-        env.check_logs()
+        env.stop_and_check()
     finally:
         env.close()
 
 
-def test_651_rename_permissions_rotate_in_browser(request, browser):
-    env = ManageEnv(request)
+def test_651_rename_permissions_rotate_in_browser(request, browser, mpm):
+    env = ManageEnv(request, mpm=mpm)
     drv = browser
     wait = WebDriverWait(drv, WAIT)
 
@@ -269,6 +290,6 @@ def test_651_rename_permissions_rotate_in_browser(request, browser):
         assert curl_status(env.httpd.url("/api/files/ok.txt"),
                            t["token"]) == 200
         assert status_of(tid) == "active"
-        env.check_logs()
+        env.stop_and_check()
     finally:
         env.close()
