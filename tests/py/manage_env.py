@@ -177,5 +177,6 @@ class ManageEnv(Env):
         self.check_logs(extra)
 
 
-__all__ = ["ManageEnv", "CHILD_CRASH", "MPMS", "USERS", "FEATURES", "CSRF", "ALLOW", "ALLOW_DB_DOWN",
-           "SRC_ASSETS", "write_htpasswd", "manage_conf", "GLOBAL"]
+__all__ = ["ManageEnv", "CHILD_CRASH", "MPMS", "USERS", "FEATURES", "CSRF",
+           "ALLOW", "ALLOW_DB_DOWN", "SRC_ASSETS", "write_htpasswd",
+           "manage_conf", "GLOBAL"]

@@ -2,8 +2,8 @@
 request holds at most one pooled connection and gives it back when it ends,
 whoever took it (the token check, the cache's change marker, the
 management API, usage tracking after the response).  With one connection
-per process a second acquire or a lost one shows at once: the process
-waits ApiTokenDB's 10 s for a free connection and answers 503.  After
+per process a second acquire or a lost one shows at once: the request
+waits 10 s for a free connection and answers 503.  After
 httpd stops, no child has died (an apr_reslist destroyed with a connection
 still out aborts the process)."""
 
@@ -15,9 +15,7 @@ import time
 import pytest
 
 from httpd_server import MODDIR
-from manage_env import ManageEnv
-
-MPMS = ["prefork", "worker", "event"]
+from manage_env import MPMS, ManageEnv
 
 # Well under the 10 s a request waits for a free connection.
 PROMPT = 5.0
