@@ -20,9 +20,7 @@ import subprocess
 import pytest
 
 from httpd_server import TOOL
-from manage_env import ManageEnv
-
-MPMS = ["prefork", "worker", "event"]
+from manage_env import MPMS, ManageEnv
 
 
 @pytest.fixture(scope="module", params=MPMS)
@@ -31,7 +29,7 @@ def env(request):
     e.httpd.mark()
     yield e
     try:
-        e.check_logs()
+        e.stop_and_check()
     finally:
         e.close()
 
