@@ -57,6 +57,7 @@ typedef struct feature_t {
 } feature_t;
 
 typedef struct manage_conf_t {
+    int enabled;                     /* ApiTokenManage; UNSET */
     const char *assets;              /* NULL = unset */
     apr_array_header_t *admins;      /* const char *; NULL = unset */
     apr_array_header_t *features;    /* feature_t; NULL = unset */
@@ -74,6 +75,7 @@ static manage_conf_t *conf_for(cmd_parms *cmd, void *dconf)
 
     if (!m) {
         m = apr_pcalloc(cmd->pool, sizeof(*m));
+        m->enabled = UNSET;
         m->limit = UNSET;
         d->manage = m;
     }
@@ -89,6 +91,7 @@ void *apitoken_manage_merge(apr_pool_t *p, void *basev, void *addv)
         return base ? basev : addv;
     }
     m = apr_pcalloc(p, sizeof(*m));
+    m->enabled = add->enabled != UNSET ? add->enabled : base->enabled;
     m->assets = add->assets ? add->assets : base->assets;
     m->admins = add->admins ? add->admins : base->admins;
     m->features = add->features ? add->features : base->features;
@@ -97,11 +100,36 @@ void *apitoken_manage_merge(apr_pool_t *p, void *basev, void *addv)
     return m;
 }
 
+/* The main configuration always parses with RSRC_CONF or ACCESS_CONF in
+ * cmd->override; an .htaccess file (even one whose AllowOverrideList
+ * names our directives) only with the OR_* bits of AllowOverride. */
+static const char *main_config_only(cmd_parms *cmd)
+{
+    if (!(cmd->override & (RSRC_CONF | ACCESS_CONF))) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, " is not allowed in "
+                           ".htaccess files", NULL);
+    }
+    return NULL;
+}
+
+const char *apitoken_manage_set_enabled(cmd_parms *cmd, void *dconf, int on)
+{
+    const char *err = main_config_only(cmd);
+
+    if (!err) {
+        conf_for(cmd, dconf)->enabled = on;
+    }
+    return err;
+}
+
 const char *apitoken_manage_set_assets(cmd_parms *cmd, void *dconf,
                                        const char *arg)
 {
     const char *path = ap_server_root_relative(cmd->pool, arg);
 
+    if (main_config_only(cmd)) {
+        return main_config_only(cmd);
+    }
     if (!path || !ap_is_directory(cmd->temp_pool, path)) {
         return apr_psprintf(cmd->pool, "ApiTokenManageAssets: %s is not a "
                             "directory", arg);
@@ -113,9 +141,13 @@ const char *apitoken_manage_set_assets(cmd_parms *cmd, void *dconf,
 const char *apitoken_manage_set_admins(cmd_parms *cmd, void *dconf,
                                        const char *args)
 {
-    manage_conf_t *m = conf_for(cmd, dconf);
+    manage_conf_t *m;
     const char *w, *err;
 
+    if ((err = main_config_only(cmd)) != NULL) {
+        return err;
+    }
+    m = conf_for(cmd, dconf);
     m->admins = apr_array_make(cmd->pool, 4, sizeof(const char *));
     while (*(w = ap_getword_conf(cmd->pool, &args))) {
         if ((err = at_check_owner(w)) != NULL) {
@@ -133,10 +165,14 @@ const char *apitoken_manage_set_admins(cmd_parms *cmd, void *dconf,
 const char *apitoken_manage_set_feature(cmd_parms *cmd, void *dconf,
                                         const char *name, const char *desc)
 {
-    manage_conf_t *m = conf_for(cmd, dconf);
+    manage_conf_t *m;
     feature_t *f;
     int i;
 
+    if (main_config_only(cmd)) {
+        return main_config_only(cmd);
+    }
+    m = conf_for(cmd, dconf);
     if (strchr(name, ':') || !at_scope_valid(name)) {
         return apr_psprintf(cmd->pool, "ApiTokenFeature: invalid feature "
                             "name %s (1-64 of [a-z0-9_-])", name);
@@ -167,6 +203,9 @@ const char *apitoken_manage_set_limit(cmd_parms *cmd, void *dconf,
     char *end;
     apr_int64_t n = apr_strtoi64(arg, &end, 10);
 
+    if (main_config_only(cmd)) {
+        return main_config_only(cmd);
+    }
     if (!*arg || *end || n < 0 || n > 100000) {
         return apr_psprintf(cmd->pool, "ApiTokenManageCreateLimit: %s is "
                             "not a number from 0 to 100000", arg);
@@ -178,6 +217,9 @@ const char *apitoken_manage_set_limit(cmd_parms *cmd, void *dconf,
 const char *apitoken_manage_set_scope(cmd_parms *cmd, void *dconf,
                                       const char *arg)
 {
+    if (main_config_only(cmd)) {
+        return main_config_only(cmd);
+    }
     if (!at_scope_valid(arg)) {
         return apr_psprintf(cmd->pool, "ApiTokenManageScope: invalid scope "
                             "%s (feature[:level] of [a-z0-9_-])", arg);
@@ -1166,7 +1208,7 @@ static int serve_asset(request_rec *r, const manage_conf_t *c)
  * Dispatch */
 
 static const manage_conf_t manage_default = {
-    NULL, NULL, NULL, DEFAULT_LIMIT, DEFAULT_SCOPE
+    0, NULL, NULL, NULL, DEFAULT_LIMIT, DEFAULT_SCOPE
 };
 
 static int is_admin(const manage_conf_t *c, const char *user)
@@ -1271,6 +1313,17 @@ static int manage_handler(request_rec *r)
                                                d->manage)
                        : &manage_default;
     security_headers(r);
+    if (c->enabled != 1) {
+        /* SetHandler is also an .htaccess directive: there its author
+         * would choose the authentication and so the account. */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "APT06051: refused %s: "
+                      "SetHandler apitoken-manage where the server "
+                      "configuration does not set ApiTokenManage On",
+                      r->uri);
+        fail(r, HTTP_FORBIDDEN, "not_enabled", "token management is not "
+             "enabled here");
+        return OK;
+    }
     if (!(route = api_route(r->uri))) {
         rc = serve_asset(r, c);
         return rc == DONE ? OK : rc;

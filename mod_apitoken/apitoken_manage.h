@@ -19,6 +19,8 @@ void apitoken_manage_register_hooks(apr_pool_t *p);
  * input. */
 void *apitoken_manage_merge(apr_pool_t *p, void *base, void *add);
 
+const char *apitoken_manage_set_enabled(cmd_parms *cmd, void *dconf,
+                                        int on);
 const char *apitoken_manage_set_assets(cmd_parms *cmd, void *dconf,
                                        const char *arg);
 const char *apitoken_manage_set_admins(cmd_parms *cmd, void *dconf,
@@ -30,10 +32,16 @@ const char *apitoken_manage_set_limit(cmd_parms *cmd, void *dconf,
 const char *apitoken_manage_set_scope(cmd_parms *cmd, void *dconf,
                                       const char *arg);
 
-/* The directives, for the module's command table.  Never in .htaccess:
- * a user allowed AuthConfig there must not name themselves an admin, lift
- * the create limit or weaken the management scope. */
+/* The directives, for the module's command table.  Never in .htaccess
+ * (not even through AllowOverrideList): a user allowed FileInfo or
+ * AuthConfig there must not enable the handler under an authentication of
+ * their own, name themselves an admin, lift the create limit or weaken the
+ * management scope. */
 #define APITOKEN_MANAGE_CMDS                                                 \
+    AP_INIT_FLAG("ApiTokenManage", apitoken_manage_set_enabled, NULL,        \
+        RSRC_CONF | ACCESS_CONF,                                             \
+        "On lets SetHandler apitoken-manage act here; anywhere else the "    \
+        "handler refuses (default Off)."),                                   \
     AP_INIT_TAKE1("ApiTokenManageAssets", apitoken_manage_set_assets, NULL,  \
         RSRC_CONF | ACCESS_CONF,                                             \
         "The directory holding the management page (index.html, "            \

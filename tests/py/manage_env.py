@@ -43,6 +43,7 @@ ALLOW = ALLOW_AUTHZ + [r"AH01617: user .*: authentication failure"]
 def manage_conf(limit=1000):
     feats = "\n".join(f'    ApiTokenFeature {n} "{d}"' for n, d in FEATURES)
     common = f"""    SetHandler apitoken-manage
+    ApiTokenManage On
     ApiTokenManageAssets "{SRC_ASSETS}"
     ApiTokenManageAdmins root
 {feats}

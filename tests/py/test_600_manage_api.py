@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import pytest
+import requests
 
 from conftest import TOKEN_RE
 from manage_env import CSRF, MPMS, ManageEnv
@@ -601,7 +602,8 @@ def test_612_not_in_htaccess(request, mpm):
         os.makedirs(d, 0o755)
         with open(os.path.join(d, "ok.txt"), "w") as f:
             f.write("ok\n")
-        for line in ("ApiTokenManageAdmins eve", "ApiTokenManageCreateLimit 0",
+        for line in ("ApiTokenManage On",
+                     "ApiTokenManageAdmins eve", "ApiTokenManageCreateLimit 0",
                      "ApiTokenManageScope x", "ApiTokenFeature x y",
                      "ApiTokenManageAssets /tmp"):
             with open(os.path.join(d, ".htaccess"), "w") as f:
@@ -614,3 +616,104 @@ def test_612_not_in_htaccess(request, mpm):
             assert "not allowed here" in h.log_since_mark(), line
     finally:
         h.close()
+
+
+HT_HTACCESS = """SetHandler apitoken-manage
+AuthType Basic
+AuthName "mine"
+AuthBasicProvider file
+AuthUserFile "{pw}"
+Require valid-user
+"""
+
+
+def test_613_htaccess_cannot_enable_the_handler(request):
+    """SetHandler apitoken-manage in an .htaccess, with the author's own
+    AuthUserFile claiming the admin account, acts as nobody: the handler
+    refuses where the main configuration did not set ApiTokenManage On,
+    and says why in the log.  The configured location keeps working."""
+    import os
+    from manage_env import USERS
+    extra = """
+ApiTokenManageAdmins root
+<Directory "@ROOT@/htdocs/ht">
+    AllowOverride All
+</Directory>
+<Directory "@ROOT@/htdocs/listed">
+    AllowOverride All
+    AllowOverrideList ApiTokenManage ApiTokenManageAdmins
+</Directory>
+<Location /off/>
+    AuthType Basic
+    AuthName "off"
+    AuthBasicProvider file
+    AuthUserFile "@ROOT@/conf/htpasswd"
+    Require valid-user
+    SetHandler apitoken-manage
+    ApiTokenManage Off
+</Location>
+"""
+    e = ManageEnv(request, conf=extra)
+    try:
+        alice = e.create("alice", name="ht-victim")
+        ht = os.path.join(e.httpd.root, "htdocs", "ht")
+        os.makedirs(ht, 0o755)
+        pw = os.path.join(ht, "mine.passwd")
+        import base64
+        import hashlib
+        digest = base64.b64encode(hashlib.sha1(b"x").digest()).decode()
+        with open(pw, "w") as f:
+            f.write(f"root:{{SHA}}{digest}\nalice:{{SHA}}{digest}\n")
+        with open(os.path.join(ht, ".htaccess"), "w") as f:
+            f.write(HT_HTACCESS.format(pw=pw))
+        for p in (pw, os.path.join(ht, ".htaccess")):
+            os.chmod(p, 0o644)
+        e.httpd.mark()
+        for user in ("root", "alice"):
+            for method, path in (("GET", "api/tokens?owner=alice"),
+                                 ("GET", "api/tokens"), ("GET", ""),
+                                 ("GET", "api/features"),
+                                 ("POST", f"api/tokens/{alice['id']}/rotate"),
+                                 ("DELETE", f"api/tokens/{alice['id']}")):
+                h = dict(CSRF) if method != "GET" else {}
+                h["Content-Type"] = "application/json"
+                r = requests.request(method, e.httpd.url("/ht/" + path),
+                                     auth=(user, "x"), headers=h, data="{}",
+                                     timeout=30, allow_redirects=False)
+                error_of(r, 403, "not_enabled")
+                assert alice["id"] not in r.text and '"token"' not in r.text
+        log = e.httpd.log_since_mark()
+        assert re.search(r"APT06051: refused /ht/api/tokens: SetHandler "
+                         r"apitoken-manage where the server configuration "
+                         r"does not set ApiTokenManage On", log), log
+        # Off in the main configuration refuses too, for real accounts.
+        r = e.call("alice", "GET", "api/tokens", base="/off/")
+        error_of(r, 403, "not_enabled")
+        assert "APT06051: refused /off/api/tokens" in e.httpd.log_since_mark()
+        # Nothing changed, and the configured location answers as before.
+        mine = names(e, "alice")
+        assert mine["ht-victim"]["id"] == alice["id"]
+        assert mine["ht-victim"]["status"] == "active"
+        r = e.call("alice", "GET", "api/tokens", base="/manage/")
+        assert r.status_code == 200
+        r = e.call("root", "GET", "api/tokens?owner=alice")
+        assert r.status_code == 200 and alice["id"] in r.text
+        # Even a directive AllowOverrideList names stays out of .htaccess.
+        listed = os.path.join(e.httpd.root, "htdocs", "listed")
+        os.makedirs(listed, 0o755)
+        with open(os.path.join(listed, "ok.txt"), "w") as f:
+            f.write("ok\n")
+        for line in ("ApiTokenManage On", "ApiTokenManageAdmins eve"):
+            with open(os.path.join(listed, ".htaccess"), "w") as f:
+                f.write(HT_HTACCESS.format(pw=pw) + line + "\n")
+            os.chmod(os.path.join(listed, ".htaccess"), 0o644)
+            e.httpd.mark()
+            r = requests.get(e.httpd.url("/listed/api/tokens"),
+                             auth=("root", "x"), timeout=30)
+            assert r.status_code == 500, (line, r.status_code, r.text)
+            assert (line.split()[0] + " is not allowed in .htaccess files"
+                    in e.httpd.log_since_mark()), line
+        e.check_logs(extra=[r"APT06051: refused",
+                            r"is not allowed in \.htaccess files"])
+    finally:
+        e.close()

@@ -45,6 +45,7 @@ CONF = """
     ApiTokenTrackUsage On
     Require valid-user
     SetHandler apitoken-manage
+    ApiTokenManage On
 </Location>
 """
 
