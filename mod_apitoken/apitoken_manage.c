@@ -231,13 +231,16 @@ const char *apitoken_manage_set_scope(cmd_parms *cmd, void *dconf,
 /* ---------------------------------------------------------------------
  * The create limit: a fixed one-minute window per account, counted in a
  * small table in anonymous shared memory under a global mutex, so every
- * process sees the same count.  Accounts whose hashes collide share a
- * slot, which can only make the limit stricter for them. */
+ * process sees the same count.  A slot holds the whole account name (at
+ * most AT_NAME_MAX bytes, as at_check_owner allows), so two accounts never
+ * share a count; a slot is free again once its window has passed.  An
+ * account is looked for in the whole table, never only at its hash's
+ * place, so it cannot be given a second, fresh slot. */
 
 typedef struct limit_slot_t {
-    apr_uint32_t hash;
-    apr_uint32_t window;
+    apr_uint32_t window;             /* minute of the count; 0 = never */
     apr_uint32_t count;
+    char account[AT_NAME_MAX + 1];
 } limit_slot_t;
 
 static apr_shm_t *limit_shm;
@@ -298,21 +301,49 @@ static void manage_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
+/* The slot of account in the current window: its own if it has one, else
+ * a free one (reset), else NULL when every slot counts another account
+ * this minute.  Called under limit_mutex. */
+static limit_slot_t *limit_slot(const char *account, apr_uint32_t window)
+{
+    apr_ssize_t klen = APR_HASH_KEY_STRING;
+    apr_uint32_t start = apr_hashfunc_default(account, &klen) % LIMIT_SLOTS;
+    limit_slot_t *free_slot = NULL;
+    apr_uint32_t i;
+
+    for (i = 0; i < LIMIT_SLOTS; i++) {
+        limit_slot_t *slot = &limit_slots[(start + i) % LIMIT_SLOTS];
+
+        if (slot->window != window) {
+            if (!free_slot) {
+                free_slot = slot;
+            }
+        }
+        else if (!strcmp(slot->account, account)) {
+            return slot;
+        }
+    }
+    if (free_slot) {
+        free_slot->window = window;
+        free_slot->count = 0;
+        memcpy(free_slot->account, account, strlen(account) + 1);
+    }
+    return free_slot;
+}
+
 /* 0 when the account may create one more token now (and counts it), else
  * the seconds until it may. */
 static int limit_take(request_rec *r, const char *account, int limit)
 {
     apr_time_t now = apr_time_sec(apr_time_now());
     apr_uint32_t window = (apr_uint32_t)(now / 60);
-    apr_ssize_t klen = APR_HASH_KEY_STRING;
-    apr_uint32_t h = apr_hashfunc_default(account, &klen);
     limit_slot_t *slot;
     int wait = 0;
 
     if (limit <= 0) {
         return 0;
     }
-    if (!limit_slots || !limit_mutex
+    if (!limit_slots || !limit_mutex || strlen(account) > AT_NAME_MAX
         || apr_global_mutex_lock(limit_mutex) != APR_SUCCESS) {
         /* Without the table, fail closed: a create limit that silently
          * vanished would be worse than a refused create. */
@@ -320,13 +351,15 @@ static int limit_take(request_rec *r, const char *account, int limit)
                       "unavailable; refusing the create");
         return 60;
     }
-    slot = &limit_slots[h % LIMIT_SLOTS];
-    if (slot->hash != h || slot->window != window) {
-        slot->hash = h;
-        slot->window = window;
-        slot->count = 0;
+    if ((slot = limit_slot(account, window)) == NULL) {
+        /* Full: refusing is the only answer that cannot hand out another
+         * account's count. */
+        wait = (int)(60 - now % 60);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "APT06052: create limit "
+                      "table full (%d accounts created tokens this minute); "
+                      "refusing the create", LIMIT_SLOTS);
     }
-    if (slot->count >= (apr_uint32_t)limit) {
+    else if (slot->count >= (apr_uint32_t)limit) {
         wait = (int)(60 - now % 60);
     }
     else {

@@ -501,6 +501,68 @@ def test_609_rate_limit(env):
     assert "rl-3" not in names(env, "carol")
 
 
+def apr_hash(name):
+    """APR's apr_hashfunc_default: "times 33" over the bytes, 32 bits."""
+    h = 0
+    for b in name.encode():
+        h = (h * 33 + b) & 0xffffffff
+    return h
+
+
+def slot_collision(prefix, slots=1024):
+    """Two names whose hashes differ but fall in the same of the slots."""
+    import itertools
+    import string
+    seen = {}
+    for t in itertools.product(string.ascii_lowercase, repeat=3):
+        n = prefix + "".join(t)
+        k = apr_hash(n) % slots
+        if k in seen and apr_hash(seen[k]) != apr_hash(n):
+            return seen[k], n
+        seen.setdefault(k, n)
+    raise AssertionError("no collision found")
+
+
+def add_users(env, names, pw="pw"):
+    """More Basic accounts in the running httpd's password file (read on
+    every request)."""
+    import base64
+    import hashlib
+    import os
+    digest = base64.b64encode(hashlib.sha1(pw.encode()).digest()).decode()
+    with open(os.path.join(env.httpd.root, "conf", "htpasswd"), "a") as f:
+        for n in names:
+            f.write(f"{n}:{{SHA}}{digest}\n")
+
+
+def early_in_minute(room=45):
+    if time.time() % 60 > 60 - room:
+        time.sleep(61 - time.time() % 60)
+
+
+def test_609_rate_limit_slots_are_not_shared(env):
+    """Two accounts whose hashes share a slot of the table keep their own
+    counts: alternating creates do not reset each other."""
+    a, b = slot_collision("slot-")
+    add_users(env, [a, b])
+    early_in_minute()
+    got = {a: [], b: []}
+    for i in range(5):
+        for user in (a, b):
+            r = requests.post(env.url("api/tokens", base="/limited/"),
+                              auth=(user, "pw"), timeout=30,
+                              headers=dict(CSRF, **{"Content-Type":
+                                                    "application/json"}),
+                              data=json.dumps({"name": f"alt-{i}",
+                                               "scopes": ["dns"]}))
+            got[user].append(r.status_code)
+            m = re.search(r'"token": "([^"]+)"', r.text)
+            if m:
+                env.secrets.append(m.group(1))
+    assert got[a] == [201, 201, 201, 429, 429], got
+    assert got[b] == [201, 201, 201, 429, 429], got
+
+
 def test_610_tool_and_web_share_rules(env):
     t = env.create(name="shared")
     # A change by the tool shows in the page's list, and the web's in the
@@ -715,5 +777,43 @@ ApiTokenManageAdmins root
                     in e.httpd.log_since_mark()), line
         e.check_logs(extra=[r"APT06051: refused",
                             r"is not allowed in \.htaccess files"])
+    finally:
+        e.close()
+
+
+def test_614_create_limit_table_full(request):
+    """Once every slot counts another account this minute, a new account
+    is refused (fail closed, with a log line); accounts already counted
+    keep their counts."""
+    import concurrent.futures
+    e = ManageEnv(request)
+    try:
+        users = [f"full-{i:04d}" for i in range(1025)]
+        add_users(e, users)
+        early_in_minute(room=40)
+        e.httpd.mark()
+
+        def create(user, name=""):
+            # An empty name is refused after the limit counted the create:
+            # no row is written.
+            with requests.Session() as sess:
+                r = sess.post(e.url("api/tokens", base="/limited/"),
+                              auth=(user, "pw"), timeout=30,
+                              headers=dict(CSRF, **{"Content-Type":
+                                                    "application/json"}),
+                              data=json.dumps({"name": name,
+                                               "scopes": ["dns"]}))
+            return r.status_code
+
+        t0 = time.time()
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            codes = list(ex.map(create, users[:1024]))
+        assert codes == [400] * 1024, sorted(set(codes))
+        assert create(users[1024]) == 429
+        assert "APT06052: create limit table full" in e.httpd.log_since_mark()
+        # Counted accounts go on to their own limit of 3.
+        assert [create(users[0]) for _ in range(3)] == [400, 400, 429]
+        assert time.time() // 60 == t0 // 60, "the minute ended too soon"
+        e.check_logs(extra=[r"APT06052"])
     finally:
         e.close()
