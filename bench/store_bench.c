@@ -154,6 +154,7 @@ static void creates(bench_t *b, long count, double max_secs)
         ev.at = r.created_at;
         ev.action = "create";
         ev.token_id = r.id;
+        ev.owner = r.owner;
         ev.actor = "bench";
         ev.detail = "";
         if (at_store_begin(b->st, 1) != APR_SUCCESS

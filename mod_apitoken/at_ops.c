@@ -115,9 +115,11 @@ static apr_status_t begin(at_ops_t *o)
     return APR_SUCCESS;
 }
 
-/* One audit event inside the open transaction; rolls back on failure. */
+/* One audit event inside the open transaction; rolls back on failure.
+ * owner: the token's owner, whose account sees the event. */
 static apr_status_t audit_event(at_ops_t *o, const char *action,
-                                const char *token_id, const char *detail)
+                                const char *token_id, const char *owner,
+                                const char *detail)
 {
     at_audit_rec_t ev;
     apr_status_t rv;
@@ -126,6 +128,7 @@ static apr_status_t audit_event(at_ops_t *o, const char *action,
     ev.at = o->now;
     ev.action = action;
     ev.token_id = token_id ? token_id : "";
+    ev.owner = owner ? owner : "";
     ev.actor = o->actor;
     ev.detail = detail ? detail : "";
     if ((rv = at_store_audit_add(o->store, &ev)) != APR_SUCCESS) {
@@ -152,9 +155,10 @@ static apr_status_t commit(at_ops_t *o, const char *token_id)
 
 /* Audit event, change marker, commit. */
 static apr_status_t finish(at_ops_t *o, const char *action,
-                           const char *token_id, const char *detail)
+                           const char *token_id, const char *owner,
+                           const char *detail)
 {
-    apr_status_t rv = audit_event(o, action, token_id, detail);
+    apr_status_t rv = audit_event(o, action, token_id, owner, detail);
 
     return rv != APR_SUCCESS ? rv : commit(o, token_id);
 }
@@ -448,7 +452,7 @@ apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
         }
         return store_fail(o, rv, "create", rec->id);
     }
-    rv = finish(o, "create", rec->id,
+    rv = finish(o, "create", rec->id, rec->owner,
                 apr_psprintf(o->pool, "owner %s, name %s, %s, expires %s",
                              rec->owner, rec->name,
                              rec->full_access ? "full access"
@@ -677,22 +681,23 @@ static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
         return store_fail(o, rv, what, id);
     }
     if ((name_detail
-         && (rv = audit_event(o, "rename", id, name_detail)) != APR_SUCCESS)
+         && (rv = audit_event(o, "rename", id, rec->owner, name_detail))
+            != APR_SUCCESS)
         || (scope_detail
-            && (rv = audit_event(o, "scope", id, scope_detail))
+            && (rv = audit_event(o, "scope", id, rec->owner, scope_detail))
                != APR_SUCCESS)
         || (expires_changed
-            && (rv = audit_event(o, "expire", id,
+            && (rv = audit_event(o, "expire", id, rec->owner,
                                  apr_pstrcat(o->pool, "expires ",
                                              time_text(o, rec->expires_at,
                                                        "never"), NULL)))
                != APR_SUCCESS)
         || (desc_changed
-            && (rv = audit_event(o, "describe", id,
+            && (rv = audit_event(o, "describe", id, rec->owner,
                                  *rec->description ? "description set"
                                  : "description cleared")) != APR_SUCCESS)
         || (nets_changed
-            && (rv = audit_event(o, "networks", id,
+            && (rv = audit_event(o, "networks", id, rec->owner,
                                  *nets ? apr_pstrcat(o->pool, "allowed "
                                                      "networks ", nets, NULL)
                                        : "any address")) != APR_SUCCESS)
@@ -770,7 +775,7 @@ apr_status_t at_ops_revoke(at_token_rec_t **recp, at_ops_t *o,
     if ((rv = at_store_update(o->store, rec)) != APR_SUCCESS) {
         return store_fail(o, rv, "revoke", id);
     }
-    if ((rv = finish(o, "revoke", id,
+    if ((rv = finish(o, "revoke", id, rec->owner,
                      reason && *reason ? apr_pstrcat(o->pool, "reason: ",
                                                      reason, NULL)
                                        : "")) == APR_SUCCESS) {
@@ -836,7 +841,7 @@ apr_status_t at_ops_rotate(at_token_rec_t **recp, char *token, at_ops_t *o,
         OPENSSL_cleanse(token, AT_TOKEN_MAX + 1);
         return store_fail(o, rv, "rotate", id);
     }
-    rv = finish(o, "rotate", id,
+    rv = finish(o, "rotate", id, rec->owner,
                 apr_pstrcat(o->pool,
                             grace > 0 ? apr_psprintf(o->pool, "old secret "
                                                      "valid until %s",
@@ -870,8 +875,9 @@ apr_status_t at_ops_delete(at_token_rec_t **recp, at_ops_t *o,
     if ((rv = at_store_remove(o->store, id)) != APR_SUCCESS) {
         return store_fail(o, rv, "delete", id);
     }
-    rv = finish(o, "delete", id, apr_psprintf(o->pool, "owner %s, name %s",
-                                              rec->owner, rec->name));
+    rv = finish(o, "delete", id, rec->owner,
+                apr_psprintf(o->pool, "owner %s, name %s", rec->owner,
+                             rec->name));
     if (rv == APR_SUCCESS) {
         *recp = rec;
     }
@@ -890,70 +896,22 @@ apr_status_t at_ops_list(apr_array_header_t **recs, at_ops_t *o,
     return APR_SUCCESS;
 }
 
-/* "owner X, name ..." (create and delete events) names owner X. */
-static int detail_names_owner(const char *detail, const char *owner)
-{
-    apr_size_t n = strlen(owner);
-
-    return !strncmp(detail, "owner ", 6) && !strncmp(detail + 6, owner, n)
-           && !strncmp(detail + 6 + n, ", name ", 7);
-}
-
 apr_status_t at_ops_audit(apr_array_header_t **evs, at_ops_t *o,
                           const char *token_id)
 {
-    apr_array_header_t *all, *recs, *out;
-    apr_hash_t *mine, *others;
     apr_status_t rv;
-    int i;
 
     if (token_id && (rv = check_id(o, "log", token_id)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = at_store_audit_list(&all, o->store, token_id, o->pool))
-        != APR_SUCCESS) {
+    /* The owner is a column of its own: an account whose name starts
+     * with another's cannot match the other's events. */
+    if ((rv = at_store_audit_list(evs, o->store, token_id, o->owner,
+                                  o->pool)) != APR_SUCCESS) {
         return fail(o, APR_EGENERAL, "database error during log: %s",
                     at_store_error(o->store));
     }
-    if (!o->owner) {
-        *evs = all;
-        return APR_SUCCESS;
-    }
-    /* Ids of the owner's tokens: those it holds now, and deleted ones
-     * whose create event names it; never an id another owner holds now. */
-    if ((rv = at_store_list(&recs, o->store, NULL, o->pool))
-        != APR_SUCCESS) {
-        return fail(o, APR_EGENERAL, "database error during log: %s",
-                    at_store_error(o->store));
-    }
-    mine = apr_hash_make(o->pool);
-    others = apr_hash_make(o->pool);
-    for (i = 0; i < recs->nelts; i++) {
-        at_token_rec_t *r = APR_ARRAY_IDX(recs, i, at_token_rec_t *);
-
-        apr_hash_set(strcmp(r->owner, o->owner) ? others : mine, r->id,
-                     APR_HASH_KEY_STRING, "");
-    }
-    for (i = 0; i < all->nelts; i++) {
-        at_audit_rec_t *ev = APR_ARRAY_IDX(all, i, at_audit_rec_t *);
-
-        if (!strcmp(ev->action, "create") && *ev->token_id
-            && detail_names_owner(ev->detail, o->owner)
-            && !apr_hash_get(others, ev->token_id, APR_HASH_KEY_STRING)) {
-            apr_hash_set(mine, ev->token_id, APR_HASH_KEY_STRING, "");
-        }
-    }
-    out = apr_array_make(o->pool, all->nelts + 1, sizeof(at_audit_rec_t *));
-    for (i = 0; i < all->nelts; i++) {
-        at_audit_rec_t *ev = APR_ARRAY_IDX(all, i, at_audit_rec_t *);
-
-        if (*ev->token_id
-            && apr_hash_get(mine, ev->token_id, APR_HASH_KEY_STRING)) {
-            APR_ARRAY_PUSH(out, at_audit_rec_t *) = ev;
-        }
-    }
-    *evs = out;
-    if (token_id && out->nelts == 0) {
+    if (o->owner && token_id && (*evs)->nelts == 0) {
         return fail(o, APR_NOTFOUND, "no token with id %s", Q(token_id));
     }
     return APR_SUCCESS;

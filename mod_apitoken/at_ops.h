@@ -134,8 +134,10 @@ apr_status_t at_ops_delete(at_token_rec_t **rec, at_ops_t *o,
                            const char *id);
 
 /* Audit events, oldest first (array of at_audit_rec_t *).  token_id NULL
- * gives every event o may see: all of them without o->owner, else the
- * events of the owner's tokens, deleted ones included. */
+ * gives every event o may see: all of them without o->owner, else those
+ * whose owner column is o->owner (the owner's tokens, deleted ones
+ * included).  With o->owner, a token_id without such events is
+ * APR_NOTFOUND. */
 apr_status_t at_ops_audit(apr_array_header_t **evs, at_ops_t *o,
                           const char *token_id);
 

@@ -19,8 +19,9 @@
  *
  * A store handle is used by one thread at a time. */
 
-/* 2: apitoken_scope_usage (which granted scopes a token exercised). */
-#define AT_SCHEMA_VERSION 2
+/* 2: apitoken_scope_usage (which granted scopes a token exercised).
+ * 3: apitoken_audit.owner (whose token an event is about). */
+#define AT_SCHEMA_VERSION 3
 #define AT_NAME_MAX        128   /* owner and name, bytes */
 #define AT_DESCRIPTION_MAX 1024
 #define AT_NETS_MAX        1024
@@ -50,6 +51,9 @@ typedef struct at_audit_rec_t {
     const char *token_id;        /* "" for events not about one token */
     const char *actor;
     const char *detail;          /* "" when none; never a secret */
+    const char *owner;           /* the token's owner; "" when none or not
+                                  * known (events older than schema 3 whose
+                                  * owner the upgrade could not tell) */
 } at_audit_rec_t;
 
 /* When a token last exercised one scope (schema 2). */
@@ -90,9 +94,12 @@ typedef struct at_store_ops_t {
     apr_status_t (*list)(apr_array_header_t **recs, at_store_t *s,
                          const char *owner, apr_pool_t *p);
     apr_status_t (*audit_add)(at_store_t *s, const at_audit_rec_t *ev);
-    /* token_id NULL = all events; oldest first.  Array of at_audit_rec_t *. */
+    /* token_id NULL = any token, owner NULL = any owner (else only the
+     * events whose owner column is exactly owner); oldest first.  Array of
+     * at_audit_rec_t *; empty, not APR_NOTFOUND, when nothing matches. */
     apr_status_t (*audit_list)(apr_array_header_t **evs, at_store_t *s,
-                               const char *token_id, apr_pool_t *p);
+                               const char *token_id, const char *owner,
+                               apr_pool_t *p);
     /* Last-used time and address, outside any explicit transaction. */
     apr_status_t (*touch)(at_store_t *s, const char *id, at_time_t when,
                           const char *addr);
@@ -135,7 +142,7 @@ struct at_store_t {
 #define at_store_remove(s, id)       ((s)->ops->remove((s), (id)))
 #define at_store_list(a, s, o, p)    ((s)->ops->list((a), (s), (o), (p)))
 #define at_store_audit_add(s, e)     ((s)->ops->audit_add((s), (e)))
-#define at_store_audit_list(a, s, id, p) ((s)->ops->audit_list((a), (s), (id), (p)))
+#define at_store_audit_list(a, s, id, o, p) ((s)->ops->audit_list((a), (s), (id), (o), (p)))
 #define at_store_touch(s, id, t, a)  ((s)->ops->touch((s), (id), (t), (a)))
 #define at_store_bump_change(s)      ((s)->ops->bump_change(s))
 #define at_store_scope_touch(s, id, sc, t) ((s)->ops->scope_touch((s), (id), (sc), (t)))

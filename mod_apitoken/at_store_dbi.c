@@ -286,8 +286,9 @@ static apr_status_t check_rec(at_store_t *s, const at_token_rec_t *r,
     "last_used_at" J "prev_until" J "last_used_addr" J "allowed_nets" J \
     "prev_digest" J "description AS description"
 
-/* Schema 2.  Every table is created "IF NOT EXISTS", so running the DDL
- * again is what upgrades an older schema. */
+/* Schema 3.  Every table is created "IF NOT EXISTS", so running the DDL
+ * again is what upgrades an older schema by new tables; a new column is
+ * added by its own step in init_schema_txn. */
 #define SCOPE_USAGE_DDL \
     "CREATE TABLE IF NOT EXISTS apitoken_scope_usage (" \
     " token_id VARCHAR(12) NOT NULL," \
@@ -323,6 +324,11 @@ static apr_status_t check_rec(at_store_t *s, const at_token_rec_t *r,
     " prev_until BIGINT NOT NULL," \
     " " unique " (owner, name))"
 
+/* Schema 3: the owner of the event's token, so that an account's events
+ * are selected by SQL, not found by matching text in the details.  The
+ * same column text creates the table and upgrades an older one. */
+#define AUDIT_OWNER_COL "owner VARCHAR(128) NOT NULL DEFAULT ''"
+
 #define AUDIT_DDL(seq, tail) \
     "CREATE TABLE IF NOT EXISTS apitoken_audit (" \
     " seq " seq "," \
@@ -330,11 +336,18 @@ static apr_status_t check_rec(at_store_t *s, const at_token_rec_t *r,
     " action VARCHAR(32) NOT NULL," \
     " token_id VARCHAR(12) NOT NULL," \
     " actor VARCHAR(128) NOT NULL," \
-    " detail TEXT NOT NULL" tail ")"
+    " detail TEXT NOT NULL," \
+    " " AUDIT_OWNER_COL tail ")"
 
 #define AUDIT_INDEX_DDL \
     "CREATE INDEX IF NOT EXISTS apitoken_audit_token" \
     " ON apitoken_audit (token_id)"
+
+/* SQLite and PostgreSQL; MySQL names the key in its CREATE and ALTER. */
+#define AUDIT_OWNER_INDEX_DDL \
+    "CREATE INDEX IF NOT EXISTS apitoken_audit_owner" \
+    " ON apitoken_audit (owner, seq)"
+#define MY_AUDIT_OWNER_KEY "KEY apitoken_audit_owner (owner, seq)"
 
 static const char *const ddl_sqlite[] = {
     META_DDL,
@@ -362,7 +375,8 @@ static const char *const ddl_mysql[] = {
     META_DDL MY_TAIL,
     TOKENS_DDL("UNIQUE KEY apitoken_tokens_owner_name") MY_TAIL,
     AUDIT_DDL("BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY",
-              ", KEY apitoken_audit_token (token_id)") MY_TAIL,
+              ", KEY apitoken_audit_token (token_id), "
+              MY_AUDIT_OWNER_KEY) MY_TAIL,
     SCOPE_USAGE_DDL MY_TAIL,
     NULL
 };
@@ -450,6 +464,148 @@ static apr_status_t dbi_begin(at_store_t *s, int write);
 static apr_status_t dbi_commit(at_store_t *s);
 static apr_status_t dbi_rollback(at_store_t *s);
 
+/* Has apitoken_audit the owner column?  1 yes, 0 no, -1 error. */
+static int audit_has_owner(at_store_t *s)
+{
+    dbi_impl_t *d = IMPL(s);
+    dbi_result r;
+    int found;
+
+    switch (d->kind) {
+    case AT_DB_SQLITE3:
+        r = dbi_conn_queryf(d->conn, "SELECT name"
+                            " FROM pragma_table_info('apitoken_audit')"
+                            " WHERE name = 'owner'");
+        break;
+    case AT_DB_PGSQL:
+        r = dbi_conn_queryf(d->conn, "SELECT column_name"
+                            " FROM information_schema.columns"
+                            " WHERE table_schema = current_schema()"
+                            " AND table_name = 'apitoken_audit'"
+                            " AND column_name = 'owner'");
+        break;
+    default:
+        r = dbi_conn_queryf(d->conn, "SELECT column_name"
+                            " FROM information_schema.columns"
+                            " WHERE table_schema = DATABASE()"
+                            " AND table_name = 'apitoken_audit'"
+                            " AND column_name = 'owner'");
+        break;
+    }
+    if (r == NULL) {
+        db_fail(s, "checking the audit table");
+        return -1;
+    }
+    found = dbi_result_get_numrows(r) > 0;
+    dbi_result_free(r);
+    return found;
+}
+
+/* The owner named by a create event's detail, "owner O, name N, ...", or
+ * NULL.  Owners and names may both contain ", name ", so a detail in which
+ * it occurs more than once could be either account's: NULL then, and the
+ * event is left to nobody rather than given to the wrong one. */
+static const char *owner_of_create(const char *detail, apr_pool_t *p)
+{
+    static const char sep[] = ", name ";
+    const char *first, *owner;
+
+    if (strncmp(detail, "owner ", 6)
+        || (first = strstr(detail + 6, sep)) == NULL
+        || strstr(first + 1, sep) != NULL) {
+        return NULL;
+    }
+    owner = apr_pstrmemdup(p, detail + 6, first - (detail + 6));
+    return at_check_stored_owner(owner) ? NULL : owner;
+}
+
+/* 2 -> 3: add apitoken_audit.owner and fill it for the existing events:
+ * from the token while it exists, else from the token's create event.
+ * Each step only touches rows still without an owner, so an upgrade cut
+ * short (MySQL commits DDL at once) is finished by the next init. */
+static apr_status_t upgrade_audit_owner(at_store_t *s, apr_pool_t *tmp)
+{
+    dbi_impl_t *d = IMPL(s);
+    apr_array_header_t *found;
+    apr_status_t rv;
+    dbi_result r;
+    int has, i;
+
+    if ((has = audit_has_owner(s)) < 0) {
+        return APR_EGENERAL;
+    }
+    if (!has) {
+        rv = exec_free(s, d->kind == AT_DB_MYSQL
+                       ? dbi_conn_queryf(d->conn, "ALTER TABLE apitoken_audit"
+                                         " ADD COLUMN %s, ADD %s",
+                                         AUDIT_OWNER_COL, MY_AUDIT_OWNER_KEY)
+                       : dbi_conn_queryf(d->conn, "ALTER TABLE apitoken_audit"
+                                         " ADD COLUMN %s", AUDIT_OWNER_COL),
+                       "adding the audit owner");
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    rv = exec_free(s, dbi_conn_queryf(d->conn,
+                   "UPDATE apitoken_audit SET owner ="
+                   " (SELECT t.owner FROM apitoken_tokens t"
+                   " WHERE t.id = apitoken_audit.token_id)"
+                   " WHERE owner = '' AND token_id IN"
+                   " (SELECT id FROM apitoken_tokens)"),
+                   "filling the audit owner from the tokens");
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    r = dbi_conn_queryf(d->conn, "SELECT token_id, detail FROM apitoken_audit"
+                        " WHERE owner = '' AND action = 'create'"
+                        " AND token_id <> '' ORDER BY seq");
+    if (r == NULL) {
+        return db_fail(s, "reading the create events");
+    }
+    /* Read them all first: the updates below must not run while the
+     * result is open. */
+    found = apr_array_make(tmp, 16, sizeof(const char *));
+    while (dbi_result_next_row(r)) {
+        const char *tid = get_str(r, "token_id", tmp);
+        const char *owner = owner_of_create(get_str(r, "detail", tmp), tmp);
+
+        if (owner && at_id_valid(tid)) {
+            APR_ARRAY_PUSH(found, const char *) = tid;
+            APR_ARRAY_PUSH(found, const char *) = owner;
+        }
+    }
+    dbi_result_free(r);
+    for (i = 0; i + 1 < found->nelts; i += 2) {
+        const char *qt = quote(s, APR_ARRAY_IDX(found, i, const char *), tmp);
+        const char *qo = quote(s, APR_ARRAY_IDX(found, i + 1, const char *),
+                               tmp);
+
+        if (!qt || !qo) {
+            return fail(s, APR_EGENERAL, "cannot quote a value");
+        }
+        rv = exec_free(s, dbi_conn_queryf(d->conn,
+                       "UPDATE apitoken_audit SET owner = %s"
+                       " WHERE token_id = %s AND owner = ''", qo, qt),
+                       "filling the audit owner from the create events");
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* The index of the audit owner, once the column exists (MySQL's is made
+ * with the column). */
+static apr_status_t owner_index(at_store_t *s)
+{
+    if (IMPL(s)->kind == AT_DB_MYSQL) {
+        return APR_SUCCESS;
+    }
+    return exec_free(s, dbi_conn_queryf(IMPL(s)->conn, "%s",
+                                        AUDIT_OWNER_INDEX_DDL),
+                     "indexing the audit owner");
+}
+
 static apr_status_t init_schema_txn(at_store_t *s, const char *prefix,
                                     apr_pool_t *tmp)
 {
@@ -472,6 +628,9 @@ static apr_status_t init_schema_txn(at_store_t *s, const char *prefix,
     d->schema_seen = 0;
     rv = dbi_get_meta(s, NULL, &version, NULL, tmp);
     if (rv == APR_NOTFOUND) {
+        if ((rv = owner_index(s)) != APR_SUCCESS) {
+            return rv;
+        }
         if ((qprefix = quote(s, prefix, tmp)) == NULL) {
             return fail(s, APR_EGENERAL, "cannot quote the prefix");
         }
@@ -491,8 +650,13 @@ static apr_status_t init_schema_txn(at_store_t *s, const char *prefix,
                     AT_SCHEMA_VERSION);
     }
     if (version < AT_SCHEMA_VERSION) {
-        /* 1 -> 2: apitoken_scope_usage, made by the DDL above.  Later
-         * steps that alter tables go here, one per version. */
+        /* 1 -> 2: apitoken_scope_usage, made by the DDL above.  2 -> 3: the
+         * audit owner.  Later steps that alter tables go here, one per
+         * version. */
+        if (version < 3 && ((rv = upgrade_audit_owner(s, tmp)) != APR_SUCCESS
+                            || (rv = owner_index(s)) != APR_SUCCESS)) {
+            return rv;
+        }
         return exec_free(s, dbi_conn_queryf(d->conn,
                          "UPDATE apitoken_meta SET schema_version = %d",
                          AT_SCHEMA_VERSION), "upgrading the schema");
@@ -1059,8 +1223,9 @@ static int action_valid(const char *a)
 static apr_status_t dbi_audit_add(at_store_t *s, const at_audit_rec_t *ev)
 {
     apr_pool_t *tmp;
-    const char *qa, *qt, *qw, *qd, *why;
+    const char *qa, *qt, *qw, *qd, *qo, *why;
     const char *tid = ev->token_id ? ev->token_id : "";
+    const char *owner = ev->owner ? ev->owner : "";
     const char *actor = ev->actor ? ev->actor : "";
     char *detail;
     apr_size_t len;
@@ -1075,6 +1240,9 @@ static apr_status_t dbi_audit_add(at_store_t *s, const at_audit_rec_t *ev)
     }
     if (*actor && (why = at_check_name(actor)) != NULL) {
         return fail(s, APR_EINVAL, "audit actor %s", why);
+    }
+    if (*owner && (why = at_check_stored_owner(owner)) != NULL) {
+        return fail(s, APR_EINVAL, "audit owner %s", why);
     }
     apr_pool_create(&tmp, s->pool);
     /* An over-long detail is cut at a character boundary, not refused:
@@ -1096,50 +1264,64 @@ static apr_status_t dbi_audit_add(at_store_t *s, const at_audit_rec_t *ev)
     qt = quote(s, tid, tmp);
     qw = quote(s, actor, tmp);
     qd = quote(s, detail, tmp);
-    if (!qa || !qt || !qw || !qd) {
+    qo = quote(s, owner, tmp);
+    if (!qa || !qt || !qw || !qd || !qo) {
         rv = fail(s, APR_EGENERAL, "cannot quote a value");
     }
     else {
         r = dbi_conn_queryf(IMPL(s)->conn,
                             "INSERT INTO apitoken_audit (at, action,"
-                            " token_id, actor, detail)"
-                            " VALUES (%lld, %s, %s, %s, %s)",
-                            (long long)ev->at, qa, qt, qw, qd);
+                            " token_id, owner, actor, detail)"
+                            " VALUES (%lld, %s, %s, %s, %s, %s)",
+                            (long long)ev->at, qa, qt, qo, qw, qd);
         rv = exec_free(s, r, "recording an audit event");
     }
     apr_pool_destroy(tmp);
     return rv;
 }
 
+#define AUDIT_COLS "seq, at, action, token_id, owner, actor, detail"
+
 static apr_status_t dbi_audit_list(apr_array_header_t **evs, at_store_t *s,
-                                   const char *token_id, apr_pool_t *p)
+                                   const char *token_id, const char *owner,
+                                   apr_pool_t *p)
 {
     apr_pool_t *tmp;
-    const char *qt;
+    const char *qt = NULL, *qo = NULL;
+    dbi_conn conn = IMPL(s)->conn;
     dbi_result r;
     apr_size_t n = 0;
 
     *evs = apr_array_make(p, 16, sizeof(at_audit_rec_t *));
-    if (token_id != NULL) {
-        if (!at_id_valid(token_id)) {
-            return APR_SUCCESS;
-        }
-        apr_pool_create(&tmp, p);
-        if ((qt = quote(s, token_id, tmp)) == NULL) {
-            apr_pool_destroy(tmp);
-            return fail(s, APR_EGENERAL, "cannot quote the id");
-        }
-        r = dbi_conn_queryf(IMPL(s)->conn,
-                            "SELECT seq, at, action, token_id, actor, detail"
-                            " FROM apitoken_audit WHERE token_id = %s"
-                            " ORDER BY seq", qt);
+    /* Values that could not have been stored match nothing. */
+    if ((token_id && !at_id_valid(token_id))
+        || (owner && at_check_stored_owner(owner))) {
+        return APR_SUCCESS;
+    }
+    apr_pool_create(&tmp, p);
+    if ((token_id && (qt = quote(s, token_id, tmp)) == NULL)
+        || (owner && (qo = quote(s, owner, tmp)) == NULL)) {
         apr_pool_destroy(tmp);
+        return fail(s, APR_EGENERAL, "cannot quote a value");
+    }
+    if (qt && qo) {
+        r = dbi_conn_queryf(conn, "SELECT " AUDIT_COLS " FROM apitoken_audit"
+                            " WHERE token_id = %s AND owner = %s"
+                            " ORDER BY seq", qt, qo);
+    }
+    else if (qt) {
+        r = dbi_conn_queryf(conn, "SELECT " AUDIT_COLS " FROM apitoken_audit"
+                            " WHERE token_id = %s ORDER BY seq", qt);
+    }
+    else if (qo) {
+        r = dbi_conn_queryf(conn, "SELECT " AUDIT_COLS " FROM apitoken_audit"
+                            " WHERE owner = %s ORDER BY seq", qo);
     }
     else {
-        r = dbi_conn_queryf(IMPL(s)->conn,
-                            "SELECT seq, at, action, token_id, actor, detail"
-                            " FROM apitoken_audit ORDER BY seq");
+        r = dbi_conn_queryf(conn, "SELECT " AUDIT_COLS " FROM apitoken_audit"
+                            " ORDER BY seq");
     }
+    apr_pool_destroy(tmp);
     if (r == NULL) {
         return db_fail(s, "reading the audit log");
     }
@@ -1149,6 +1331,7 @@ static apr_status_t dbi_audit_list(apr_array_header_t **evs, at_store_t *s,
         ev->at = get_ll(r, "at");
         ev->action = get_str(r, "action", p);
         ev->token_id = get_str(r, "token_id", p);
+        ev->owner = get_str(r, "owner", p);
         ev->actor = get_str(r, "actor", p);
         ev->detail = get_str(r, "detail", p);
         APR_ARRAY_PUSH(*evs, at_audit_rec_t *) = ev;

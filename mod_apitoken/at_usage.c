@@ -246,7 +246,7 @@ apr_status_t at_usage_audit(apr_array_header_t **findings, at_ops_t *o,
     return APR_SUCCESS;
 }
 
-static apr_status_t audit_add(at_ops_t *o, const char *id,
+static apr_status_t audit_add(at_ops_t *o, const at_token_rec_t *rec,
                               const char *detail)
 {
     at_audit_rec_t ev;
@@ -254,7 +254,8 @@ static apr_status_t audit_add(at_ops_t *o, const char *id,
     memset(&ev, 0, sizeof(ev));
     ev.at = o->now;
     ev.action = "revoke";
-    ev.token_id = id;
+    ev.token_id = rec->id;
+    ev.owner = rec->owner;
     ev.actor = o->actor;
     ev.detail = detail;
     if (at_store_audit_add(o->store, &ev) != APR_SUCCESS) {
@@ -336,7 +337,7 @@ apr_status_t at_ops_revoke_leaked(at_token_rec_t **recp, int *already,
         }
         detail = with_reason(o, "leaked", reason);
     }
-    if ((rv = audit_add(o, rec->id, detail)) != APR_SUCCESS
+    if ((rv = audit_add(o, rec, detail)) != APR_SUCCESS
         || (rv = commit(o)) != APR_SUCCESS) {
         return rv;
     }
@@ -379,7 +380,7 @@ apr_status_t at_ops_revoke_owner(apr_array_header_t **recsp, at_ops_t *o,
         if (at_store_update(o->store, r) != APR_SUCCESS) {
             return db_fail(o, "revoke");
         }
-        if ((rv = audit_add(o, r->id, detail)) != APR_SUCCESS) {
+        if ((rv = audit_add(o, r, detail)) != APR_SUCCESS) {
             return rv;
         }
         APR_ARRAY_PUSH(done, at_token_rec_t *) = r;

@@ -141,6 +141,7 @@ static const int o_prune[] = { OPT_BEFORE, OPT_DRY_RUN, 0 };
 static const int o_verify[] = { OPT_SCOPE, OPT_FROM, OPT_USER, 0 };
 static const int o_revoke[] = { OPT_OWNER, OPT_ALL, OPT_REASON, 0 };
 static const int o_leaked[] = { OPT_REASON, 0 };
+static const int o_log[] = { OPT_OWNER, 0 };
 static const int o_audit[] = { OPT_UNUSED_SCOPES, OPT_UNUSED, OPT_EXPIRING,
                                OPT_FULL, OPT_OWNER, 0 };
 
@@ -188,7 +189,8 @@ static const at_cmd_t commands[] = {
       "[--scope S] [--from IP] [--user USER]",
       "decide as the module would; exit 0 only if allowed ('-' reads stdin)",
       at_cmd_verify },
-    { "log", "[ID]", 0, 1, o_none, "", "show audit events", at_cmd_log },
+    { "log", "[ID]", 0, 1, o_log, "[--owner USER]",
+      "show audit events (of one owner's tokens)", at_cmd_log },
     { "audit", "", 0, 0, o_audit,
       "[--unused-scopes DAYS] [--unused DAYS] [--expiring DAYS]\n"
       "       [--full-access] [--owner USER]",

@@ -818,6 +818,7 @@ int at_cmd_prune(at_cli_t *c)
         ev.at = c->now;
         ev.action = "delete";
         ev.token_id = r->id;
+        ev.owner = r->owner;
         ev.actor = c->actor;
         ev.detail = apr_psprintf(c->pool, "pruned (%s), owner %s, name %s",
                                  at_token_rec_status(r, c->now), r->owner,
@@ -1028,15 +1029,21 @@ int at_cmd_log(at_cli_t *c)
     apr_array_header_t *evs;
     at_ops_t o;
     apr_status_t rv;
+    const char *err;
     int i, code;
 
     if (id && (code = check_id(c, id)) != AT_EXIT_OK) {
         return code;
     }
+    if (c->owner && (err = at_check_owner(c->owner)) != NULL) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "log: invalid --owner %s: %s",
+                           at_ops_quote(c->owner, c->pool), err);
+    }
     if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
         return code;
     }
     ops_init(c, &o);
+    o.owner = c->owner;
     if ((rv = at_ops_audit(&evs, &o, id)) != APR_SUCCESS) {
         return ops_fail(c, &o, rv);
     }

@@ -315,6 +315,13 @@ void at_json_audit(FILE *f, const at_audit_rec_t *ev)
     else {
         fputs("null", f);
     }
+    fputs(", \"owner\": ", f);
+    if (ev->owner && *ev->owner) {
+        at_json_str(f, ev->owner);
+    }
+    else {
+        fputs("null", f);
+    }
     fputs(", \"actor\": ", f);
     at_json_str(f, ev->actor);
     fputs(", \"detail\": ", f);

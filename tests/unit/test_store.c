@@ -341,7 +341,7 @@ END_TEST
 START_TEST(audit)
 {
     at_audit_rec_t ev = { 0, 1700000000, "create", "Id0000000001", "root",
-                          "name=deploy" };
+                          "name=deploy", "" };
     apr_array_header_t *a;
     at_audit_rec_t *e0, *e1;
     char big[2000];
@@ -357,7 +357,7 @@ START_TEST(audit)
     ev.detail = "prefix 'apt'; \"quoted\" \\ %s";
     ck_assert_int_eq(at_store_audit_add(st, &ev), APR_SUCCESS);
 
-    ck_assert_int_eq(at_store_audit_list(&a, st, NULL, pool), APR_SUCCESS);
+    ck_assert_int_eq(at_store_audit_list(&a, st, NULL, NULL, pool), APR_SUCCESS);
     ck_assert_int_eq(a->nelts, 3);
     e0 = APR_ARRAY_IDX(a, 0, at_audit_rec_t *);
     e1 = APR_ARRAY_IDX(a, 1, at_audit_rec_t *);
@@ -371,10 +371,12 @@ START_TEST(audit)
     ck_assert_str_eq(APR_ARRAY_IDX(a, 2, at_audit_rec_t *)->detail,
                      "prefix 'apt'; \"quoted\" \\ %s");
 
-    ck_assert_int_eq(at_store_audit_list(&a, st, "Id0000000001", pool),
+    ck_assert_int_eq(at_store_audit_list(&a, st, "Id0000000001", NULL,
+                                         pool),
                      APR_SUCCESS);
     ck_assert_int_eq(a->nelts, 2);
-    ck_assert_int_eq(at_store_audit_list(&a, st, "Id0000000002", pool),
+    ck_assert_int_eq(at_store_audit_list(&a, st, "Id0000000002", NULL,
+                                         pool),
                      APR_SUCCESS);
     ck_assert_int_eq(a->nelts, 0);
 
@@ -388,10 +390,68 @@ START_TEST(audit)
     big[sizeof(big) - 1] = '\0';
     ev.detail = big;
     ck_assert_int_eq(at_store_audit_add(st, &ev), APR_SUCCESS);
-    ck_assert_int_eq(at_store_audit_list(&a, st, NULL, pool), APR_SUCCESS);
+    ck_assert_int_eq(at_store_audit_list(&a, st, NULL, NULL, pool), APR_SUCCESS);
     ck_assert_int_eq(strlen(APR_ARRAY_IDX(a, a->nelts - 1,
                                           at_audit_rec_t *)->detail),
                      AT_DESCRIPTION_MAX);
+}
+END_TEST
+
+/* The owner column: exact match in SQL, so a name that starts with
+ * another's (owners may contain ", name ") matches only itself. */
+START_TEST(audit_owner)
+{
+    static const char *const owners[] = { "alice", "alice, name x",
+                                          "alice, name", "", "ALICE" };
+    at_audit_rec_t ev = { 0, 1700000000, "create", "Id0000000001", "root",
+                          "", NULL };
+    apr_array_header_t *a;
+    unsigned int i;
+    int j;
+
+    init_ok();
+    for (i = 0; i < sizeof(owners) / sizeof(owners[0]); i++) {
+        ev.owner = owners[i];
+        ev.detail = apr_psprintf(pool, "owner %s, name n", owners[i]);
+        ck_assert_int_eq(at_store_audit_add(st, &ev), APR_SUCCESS);
+    }
+    ev.owner = NULL;            /* NULL is stored as "" */
+    ck_assert_int_eq(at_store_audit_add(st, &ev), APR_SUCCESS);
+    ck_assert_int_eq(at_store_audit_list(&a, st, NULL, NULL, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(a->nelts, 6);
+    ck_assert_str_eq(APR_ARRAY_IDX(a, 1, at_audit_rec_t *)->owner,
+                     "alice, name x");
+    ck_assert_str_eq(APR_ARRAY_IDX(a, 5, at_audit_rec_t *)->owner, "");
+    for (i = 0; i < sizeof(owners) / sizeof(owners[0]); i++) {
+        if (!*owners[i]) {
+            continue;
+        }
+        ck_assert_int_eq(at_store_audit_list(&a, st, NULL, owners[i], pool),
+                         APR_SUCCESS);
+        ck_assert_int_eq(a->nelts, 1);
+        for (j = 0; j < a->nelts; j++) {
+            ck_assert_str_eq(APR_ARRAY_IDX(a, j, at_audit_rec_t *)->owner,
+                             owners[i]);
+        }
+    }
+    ck_assert_int_eq(at_store_audit_list(&a, st, "Id0000000001", "alice",
+                                         pool), APR_SUCCESS);
+    ck_assert_int_eq(a->nelts, 1);
+    ck_assert_int_eq(at_store_audit_list(&a, st, "Id0000000002", "alice",
+                                         pool), APR_SUCCESS);
+    ck_assert_int_eq(a->nelts, 0);
+    /* Owners that could not be stored match nothing. */
+    ck_assert_int_eq(at_store_audit_list(&a, st, NULL, "", pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(a->nelts, 0);
+    ck_assert_int_eq(at_store_audit_list(&a, st, NULL, "a:b", pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(a->nelts, 0);
+    ev.owner = "bad\x01owner";
+    ck_assert_int_eq(at_store_audit_add(st, &ev), APR_EINVAL);
+    ev.owner = "x:y";
+    ck_assert_int_eq(at_store_audit_add(st, &ev), APR_EINVAL);
 }
 END_TEST
 
@@ -487,7 +547,7 @@ START_TEST(rollback_leaves_nothing)
 {
     at_token_rec_t *got;
     apr_array_header_t *a;
-    at_audit_rec_t ev = { 0, 1, "create", "Id0000000001", "root", "" };
+    at_audit_rec_t ev = { 0, 1, "create", "Id0000000001", "root", "", "" };
     apr_int64_t seq = -1;
 
     init_ok();
@@ -499,7 +559,7 @@ START_TEST(rollback_leaves_nothing)
 
     ck_assert_int_eq(at_store_lookup(&got, st, "Id0000000001", pool),
                      APR_NOTFOUND);
-    ck_assert_int_eq(at_store_audit_list(&a, st, NULL, pool), APR_SUCCESS);
+    ck_assert_int_eq(at_store_audit_list(&a, st, NULL, NULL, pool), APR_SUCCESS);
     ck_assert_int_eq(a->nelts, 0);
     ck_assert_int_eq(at_store_get_meta(st, NULL, NULL, &seq, pool),
                      APR_SUCCESS);
@@ -758,6 +818,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, update_remove);
     tcase_add_test(tc, list_order_filter);
     tcase_add_test(tc, audit);
+    tcase_add_test(tc, audit_owner);
     tcase_add_test(tc, touch_and_change);
     tcase_add_test(tc, scope_usage);
     tcase_add_test(tc, rollback_leaves_nothing);
