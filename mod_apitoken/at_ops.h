@@ -152,8 +152,9 @@ apr_status_t at_ops_check_features(at_ops_t *o,
                                    const char *what);
 
 /* Quoted, escaped form of a user-supplied value for an error message:
- * control characters, backslash, quote and invalid UTF-8 become \xNN;
- * long values are shortened. */
+ * control characters (C0, DEL and C1), backslash, quote and invalid UTF-8
+ * become \xNN, one per byte (U+009B: \xc2\x9b); long values are
+ * shortened. */
 const char *at_ops_quote(const char *s, apr_pool_t *p);
 
 #endif

@@ -152,6 +152,17 @@ void at_json_token_open(FILE *f, const at_token_rec_t *r, at_time_t now,
     }
 }
 
+/* A C0 control, DEL or a C1 control (U+0080 to U+009F, two bytes in
+ * UTF-8: some terminals obey U+009B as CSI), given a well-formed sequence
+ * of n bytes. */
+static int is_control(const unsigned char *u, apr_size_t n)
+{
+    if (n == 1) {
+        return u[0] < 0x20 || u[0] == 0x7f;
+    }
+    return n == 2 && u[0] == 0xc2 && u[1] <= 0x9f;
+}
+
 const char *at_text_clean(const char *s, apr_pool_t *p)
 {
     const unsigned char *u = (const unsigned char *)(s ? s : "");
@@ -163,7 +174,7 @@ const char *at_text_clean(const char *s, apr_pool_t *p)
     for (i = 0; u[i]; i++) {
         apr_size_t n = at_utf8_seq(u + i, AT_UTF8_NUL_TERMINATED, NULL);
 
-        if (n == 0 || (n == 1 && (u[i] < 0x20 || u[i] == 0x7f))) {
+        if (n == 0 || is_control(u + i, n)) {
             break;
         }
         i += n - 1;
@@ -175,10 +186,14 @@ const char *at_text_clean(const char *s, apr_pool_t *p)
     for (i = 0; u[i];) {
         apr_size_t n = at_utf8_seq(u + i, AT_UTF8_NUL_TERMINATED, NULL);
 
-        if (n == 0 || (n == 1 && (u[i] < 0x20 || u[i] == 0x7f))) {
-            apr_snprintf(buf + o, 5, "\\x%02x", u[i]);
-            o += 4;
-            i++;
+        if (n == 0 || is_control(u + i, n)) {
+            /* Byte by byte, C1 included: U+009B is \xc2\x9b. */
+            apr_size_t k, len = n ? n : 1;
+
+            for (k = 0; k < len; k++) {
+                apr_snprintf(buf + o, 5, "\\x%02x", u[i++]);
+                o += 4;
+            }
         }
         else {
             memcpy(buf + o, u + i, n);

@@ -162,3 +162,54 @@ def test_135_foreign_control_characters_escaped(db):
         assert rc == 0, err
         assert "\x1b" not in out and "\x01" not in out
         assert "x\\x01y\\x1b[31m\\x0az" in out
+
+
+C1 = "\u009b"      # CSI as one character: some terminals obey it
+
+
+def test_136_c1_controls_escaped_in_errors(db):
+    """C1 controls (U+0080 to U+009F) in a refused value are shown as the
+    \\xNN of their UTF-8 bytes, never raw, as C0 controls are."""
+    for field, value in (("--owner", f"own{C1}31mer"),
+                         ("--name", f"na{C1}me\u0085"),
+                         ("--description", f"de\u0080sc")):
+        args = ["create", "--owner", "a", "--name", "n", "--scope", "dns",
+                "--description", "d"]
+        args[args.index(field) + 1] = value
+        rc, out, err = run(args, db=db.url)
+        assert rc == 2 and "control character" in err, (field, err)
+        assert not any(0x80 <= ord(ch) <= 0x9f for ch in err), err
+        want = value.encode().decode("latin-1")
+        want = "".join(f"\\x{ord(ch):02x}" if ord(ch) >= 0x80 else ch
+                       for ch in want)
+        assert f"'{want}'" in err, (want, err)
+    rc, doc, err = runjson(["create", "--owner", "a", "--name", "n",
+                            "--scope", "dns"], db=db.url)
+    assert rc == 0, err
+    rc, out, err = run(["rename", doc["id"], f"x{C1}y"], db=db.url)
+    assert rc == 2 and "'x\\xc2\\x9by'" in err, err
+
+
+def test_137_foreign_c1_controls_escaped_in_text(db):
+    """A name with a C1 control written by something else is printed as
+    \\xc2\\x9b by the text output; JSON keeps the character."""
+    rc, doc, err = runjson(["create", "--owner", "a", "--name", "n",
+                            "--scope", "dns"], db=db.url)
+    assert rc == 0, err
+    if db.kind == "mysql":
+        expr = "CONCAT('x', CONVERT(X'C29B' USING utf8mb4), '31m')"
+    elif db.kind == "pgsql":
+        expr = "'x' || chr(155) || '31m'"
+    else:
+        expr = "'x' || char(155) || '31m'"
+    db.sql(f"UPDATE apitoken_tokens SET name = {expr}, description = {expr}"
+           f" WHERE id = '{doc['id']}'")
+    rc, out, err = run(["--json", "show", doc["id"]], db=db.url)
+    assert rc == 0, err
+    assert json.loads(out)["name"] == f"x{C1}31m"
+    for args in (["list"], ["show", doc["id"]], ["log"]):
+        rc, out, err = run(args, db=db.url)
+        assert rc == 0, err
+        assert C1 not in out, (args, out)
+    rc, out, err = run(["show", doc["id"]], db=db.url)
+    assert "x\\xc2\\x9b31m" in out

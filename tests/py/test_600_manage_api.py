@@ -817,3 +817,21 @@ def test_614_create_limit_table_full(request):
         e.check_logs(extra=[r"APT06052"])
     finally:
         e.close()
+
+
+def test_615_c1_controls_escaped_in_errors(env):
+    """The API's error messages show C1 controls (U+0080 to U+009F) as the
+    \\xNN of their UTF-8 bytes, as they do C0 controls."""
+    c1 = "\u009b"
+    cases = [({"name": f"n{c1}31m", "scopes": ["dns"]}, "'n\\xc2\\x9b31m'"),
+             ({"name": "ok", "description": f"d\u0085", "scopes": ["dns"]},
+              "'d\\xc2\\x85'"),
+             ({"name": "ok", f"fi\u0080eld": 1}, "'fi\\xc2\\x80eld'"),
+             ({"name": "ok", "scopes": ["dns"], "expires": f"+1d{c1}"},
+              "'+1d\\xc2\\x9b'")]
+    for body, want in cases:
+        r = env.call("alice", "POST", "api/tokens", body)
+        msg = error_of(r, 400, "invalid")
+        assert want in msg, (body, msg)
+        assert not any(0x80 <= ord(ch) <= 0x9f for ch in msg), msg
+        assert b"\xc2\x9b" not in r.content and b"\\u009b" not in r.content

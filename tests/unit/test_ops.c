@@ -341,8 +341,49 @@ END_TEST
 
 START_TEST(quote)
 {
-    ck_assert_str_eq(at_ops_quote("a'b\n", pool), "'a\\x27b\\x0a'");
+    static const struct {
+        const char *in, *out;
+    } t[] = {
+        { "a'b\n", "'a\\x27b\\x0a'" },
+        { "tab\tdel\x7f", "'tab\\x09del\\x7f'" },
+        /* C1 controls (U+0080..U+009F) byte by byte, both ends. */
+        { "csi\xc2\x9b""31m", "'csi\\xc2\\x9b31m'" },
+        { "\xc2\x80\xc2\x9f", "'\\xc2\\x80\\xc2\\x9f'" },
+        { "nel\xc2\x85x", "'nel\\xc2\\x85x'" },
+        /* The neighbours stay as they are. */
+        { "nbsp\xc2\xa0\x7e", "'nbsp\xc2\xa0~'" },
+        { "caf\xc3\xa9 \xe2\x80\xa8", "'caf\xc3\xa9 \xe2\x80\xa8'" },
+        /* Invalid UTF-8: a lone continuation byte, a truncated pair. */
+        { "x\x9by", "'x\\x9by'" },
+        { "x\xc2", "'x\\xc2'" },
+        { "back\\slash", "'back\\x5cslash'" },
+    };
+    char big[400], *want;
+    const char *got;
+    unsigned int i;
+
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        ck_assert_msg(!strcmp(at_ops_quote(t[i].in, pool), t[i].out),
+                      "%u: %s", i, at_ops_quote(t[i].in, pool));
+    }
     ck_assert_str_eq(at_ops_quote(NULL, pool), "(none)");
+    /* Long values are cut; all-C1 input at the longest escaped length. */
+    for (i = 0; i + 1 < sizeof(big); i += 2) {
+        big[i] = '\xc2';
+        big[i + 1] = '\x9b';
+    }
+    big[sizeof(big) - 1] = '\0';
+    got = at_ops_quote(big, pool);
+    want = apr_pstrdup(pool, "'");
+    for (i = 0; i < 60; i++) {
+        want = apr_pstrcat(pool, want, "\\xc2\\x9b", NULL);
+    }
+    want = apr_pstrcat(pool, want, "'...", NULL);
+    ck_assert_str_eq(got, want);
+    big[119] = 'z';
+    got = at_ops_quote(big + 1, pool);
+    ck_assert_ptr_nonnull(strstr(got, "z"));
+    ck_assert_ptr_null(strstr(got, "\xc2\x9b"));
 }
 END_TEST
 
