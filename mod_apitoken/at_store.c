@@ -143,6 +143,17 @@ const char *at_check_name(const char *s)
     return check_name_like(s);
 }
 
+const char *at_check_actor(const char *s)
+{
+    if (s == NULL || *s == '\0') {
+        return "must not be empty";
+    }
+    if (strlen(s) > AT_ACTOR_MAX) {
+        return "is longer than 144 bytes";
+    }
+    return check_text(s);
+}
+
 const char *at_check_description(const char *s)
 {
     if (s == NULL) {

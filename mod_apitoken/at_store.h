@@ -23,6 +23,11 @@
  * 3: apitoken_audit.owner (whose token an event is about). */
 #define AT_SCHEMA_VERSION 3
 #define AT_NAME_MAX        128   /* owner and name, bytes */
+/* An actor is an account name with room for a tag before it ("web:"):
+ * every owner the store accepts is also a valid actor with its tag.  The
+ * apitoken_audit.actor column is VARCHAR(144), schema 3. */
+#define AT_ACTOR_TAG_MAX   16    /* "tag:", bytes */
+#define AT_ACTOR_MAX       (AT_NAME_MAX + AT_ACTOR_TAG_MAX)
 #define AT_DESCRIPTION_MAX 1024
 #define AT_NETS_MAX        1024
 
@@ -171,6 +176,8 @@ apr_size_t at_utf8_seq(const unsigned char *s, apr_size_t avail,
  * Each returns NULL when fine, else a reason. */
 const char *at_check_owner(const char *s);
 const char *at_check_name(const char *s);
+/* The actor of an audit event: as a name, 1..AT_ACTOR_MAX bytes. */
+const char *at_check_actor(const char *s);
 const char *at_check_description(const char *s);
 /* allowed networks: space/comma separated IPv4/IPv6 addresses or CIDRs,
  * without host bits set (10.1.2.3/8 is refused, naming 10.0.0.0/8);

@@ -335,7 +335,7 @@ static apr_status_t check_rec(at_store_t *s, const at_token_rec_t *r,
     " at BIGINT NOT NULL," \
     " action VARCHAR(32) NOT NULL," \
     " token_id VARCHAR(12) NOT NULL," \
-    " actor VARCHAR(128) NOT NULL," \
+    " actor VARCHAR(144) NOT NULL," /* AT_ACTOR_MAX */ \
     " detail TEXT NOT NULL," \
     " " AUDIT_OWNER_COL tail ")"
 
@@ -519,7 +519,9 @@ static const char *owner_of_create(const char *detail, apr_pool_t *p)
     return at_check_stored_owner(owner) ? NULL : owner;
 }
 
-/* 2 -> 3: add apitoken_audit.owner and fill it for the existing events:
+/* 2 -> 3: widen apitoken_audit.actor to AT_ACTOR_MAX (SQLite does not
+ * enforce the length); add apitoken_audit.owner and fill it for the
+ * existing events:
  * from the token while it exists, else from the token's create event.
  * Each step only touches rows still without an owner, so an upgrade cut
  * short (MySQL commits DDL at once) is finished by the next init. */
@@ -531,6 +533,19 @@ static apr_status_t upgrade_audit_owner(at_store_t *s, apr_pool_t *tmp)
     dbi_result r;
     int has, i;
 
+    if (d->kind != AT_DB_SQLITE3) {
+        rv = exec_free(s, d->kind == AT_DB_PGSQL
+                       ? dbi_conn_queryf(d->conn, "ALTER TABLE apitoken_audit"
+                                         " ALTER COLUMN actor TYPE"
+                                         " VARCHAR(144)")
+                       : dbi_conn_queryf(d->conn, "ALTER TABLE apitoken_audit"
+                                         " MODIFY actor VARCHAR(144)"
+                                         " NOT NULL"),
+                       "widening the audit actor");
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
     if ((has = audit_has_owner(s)) < 0) {
         return APR_EGENERAL;
     }
@@ -1238,7 +1253,7 @@ static apr_status_t dbi_audit_add(at_store_t *s, const at_audit_rec_t *ev)
     if (*tid && !at_id_valid(tid)) {
         return fail(s, APR_EINVAL, "invalid token id");
     }
-    if (*actor && (why = at_check_name(actor)) != NULL) {
+    if (*actor && (why = at_check_actor(actor)) != NULL) {
         return fail(s, APR_EINVAL, "audit actor %s", why);
     }
     if (*owner && (why = at_check_stored_owner(owner)) != NULL) {

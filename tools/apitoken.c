@@ -739,7 +739,7 @@ static int run(at_cli_t *c, int argc, const char *const *argv)
     if (!c->actor) {
         c->actor = default_actor(c->pool);
     }
-    if ((err = at_check_name(c->actor)) != NULL) {
+    if ((err = at_check_actor(c->actor)) != NULL) {
         return at_cli_fail(c, AT_EXIT_USAGE, "invalid actor %s: %s",
                            at_ops_quote(c->actor, c->pool), err);
     }

@@ -103,13 +103,18 @@ def test_430_every_event_has_its_owner(backend):
 
 
 def schema_2(backend):
-    """Turn the audit table into what schema 2 had: no owner column."""
+    """Turn the audit table into what schema 2 had: no owner column, an
+    actor of at most 128 characters."""
     if backend.kind == "mysql":
         backend.sql("ALTER TABLE apitoken_audit DROP KEY "
-                    "apitoken_audit_owner, DROP COLUMN owner")
+                    "apitoken_audit_owner, DROP COLUMN owner, "
+                    "MODIFY actor VARCHAR(128) NOT NULL")
     else:
         backend.sql("DROP INDEX apitoken_audit_owner")
         backend.sql("ALTER TABLE apitoken_audit DROP COLUMN owner")
+    if backend.kind == "pgsql":
+        backend.sql("ALTER TABLE apitoken_audit ALTER COLUMN actor TYPE "
+                    "VARCHAR(128)")
     backend.sql("UPDATE apitoken_meta SET schema_version = 2")
 
 
@@ -148,6 +153,10 @@ def test_430_upgrade_from_schema_2(backend):
     # Idempotent; new events carry their owner at once.
     again = tool(backend, "init")
     assert again["schema_version"] == 3 and again["upgraded"] is False
+    # The actor column holds "web:" and a 128-byte account now.
+    actor = "web:" + "\u00e9" * 64
+    tool(backend, "--actor", actor, "rename", keep["id"], "long-actor")
+    assert events(backend, keep["id"])[-1]["actor"] == actor
     tool(backend, "delete", live["id"])
     last = events(backend)[-1]
     assert (last["action"], last["token_id"], last["owner"]) == \
@@ -219,3 +228,17 @@ def test_431_api_audit_prefix_owner(request):
         e.check_logs()
     finally:
         e.close()
+
+
+def test_432_actor_holds_any_owner_with_a_tag(backend):
+    """One limit: an actor is an owner (up to 128 bytes) with a tag of up
+    to 16 bytes before it, so "web:" and the longest owner fit."""
+    tool(backend, "init")
+    owner = "\u00e9" * 64
+    t = create(backend, owner, "n")
+    for actor in ("web:" + owner, "t" * 16 + "m" * 128):
+        tool(backend, "--actor", actor, "rename", t["id"], actor[:8])
+        assert events(backend, "--owner", owner)[-1]["actor"] == actor
+    rc, out, err = run(["--actor", "t" * 17 + "m" * 128, "list"],
+                       db=backend.url)
+    assert rc == 2 and "longer than 144 bytes" in err, err

@@ -835,3 +835,47 @@ def test_615_c1_controls_escaped_in_errors(env):
         assert want in msg, (body, msg)
         assert not any(0x80 <= ord(ch) <= 0x9f for ch in msg), msg
         assert b"\xc2\x9b" not in r.content and b"\\u009b" not in r.content
+
+
+def test_616_longest_account_names(env):
+    """Accounts of 125 to 128 bytes (the owner limit) change their tokens
+    through the API like any other: the actor "web:NAME" fits."""
+    import base64
+    import hashlib
+    import os
+    accounts = ["l" * 125, "m" * 128, "\u00e9" * 64, "x" * 124 + "\u00e9\u00e9"]
+    digest = base64.b64encode(hashlib.sha1(b"long-pw").digest()).decode()
+    with open(os.path.join(env.httpd.root, "conf", "htpasswd"), "a") as f:
+        for a in accounts:
+            f.write(f"{a}:{{SHA}}{digest}\n")
+    for account in accounts:
+        assert len(account.encode()) in (125, 128)
+        auth = (account.encode(), b"long-pw")
+
+        def call(method, path, body=None):
+            r = requests.request(method, env.url(path), auth=auth,
+                                 headers=dict(CSRF, **{"Content-Type":
+                                                       "application/json"}),
+                                 data=json.dumps(body or {}), timeout=30)
+            m = re.search(r'"token": "([^"]+)"', r.text)
+            if m:
+                env.secrets.append(m.group(1))
+            return r
+
+        r = call("POST", "api/tokens", {"name": "long", "scopes": ["dns"]})
+        assert r.status_code == 201, (len(account.encode()), r.text)
+        tid = r.json()["id"]
+        assert r.json()["owner"] == account
+        for method, path, body in (("PATCH", f"api/tokens/{tid}",
+                                    {"name": "longer", "expires": "+1d"}),
+                                   ("POST", f"api/tokens/{tid}/rotate", {}),
+                                   ("POST", f"api/tokens/{tid}/revoke", {}),
+                                   ("DELETE", f"api/tokens/{tid}", {})):
+            r = call(method, path, body)
+            assert r.status_code == 200, (method, path, r.text)
+        r = requests.get(env.url(f"api/audit?token={tid}"), auth=auth,
+                         timeout=30)
+        evs = r.json()["events"]
+        assert [e["action"] for e in evs] == ["create", "rename", "expire",
+                                              "rotate", "revoke", "delete"]
+        assert {e["actor"] for e in evs} == {"web:" + account}

@@ -397,6 +397,47 @@ START_TEST(audit)
 }
 END_TEST
 
+/* One limit: every owner the store accepts, with the "web:" tag of the
+ * management API, is an actor it accepts. */
+START_TEST(audit_actor_limit)
+{
+    at_audit_rec_t ev = { 0, 1700000000, "create", "Id0000000001", "", "",
+                          "" };
+    apr_array_header_t *a;
+    char owner[AT_NAME_MAX + 1], actor[AT_ACTOR_MAX + 2];
+    unsigned int i;
+
+    init_ok();
+    /* 64 two-byte characters: 128 bytes, the most an owner may have. */
+    for (i = 0; i < AT_NAME_MAX; i += 2) {
+        owner[i] = '\xc3';
+        owner[i + 1] = '\xa9';
+    }
+    owner[AT_NAME_MAX] = '\0';
+    ck_assert_ptr_null(at_check_owner(owner));
+    ev.owner = owner;
+    ev.actor = apr_pstrcat(pool, "web:", owner, NULL);
+    ck_assert_ptr_null(at_check_actor(ev.actor));
+    ck_assert_int_eq(at_store_audit_add(st, &ev), APR_SUCCESS);
+    memset(actor, 'a', AT_ACTOR_MAX);
+    actor[AT_ACTOR_MAX] = '\0';
+    ev.actor = actor;
+    ck_assert_int_eq(at_store_audit_add(st, &ev), APR_SUCCESS);
+    ck_assert_int_eq(at_store_audit_list(&a, st, NULL, owner, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(a->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(a, 0, at_audit_rec_t *)->actor,
+                     apr_pstrcat(pool, "web:", owner, NULL));
+    ck_assert_str_eq(APR_ARRAY_IDX(a, 1, at_audit_rec_t *)->actor, actor);
+    actor[AT_ACTOR_MAX] = 'a';
+    actor[AT_ACTOR_MAX + 1] = '\0';
+    ck_assert_ptr_nonnull(at_check_actor(actor));
+    ck_assert_int_eq(at_store_audit_add(st, &ev), APR_EINVAL);
+    ck_assert_ptr_nonnull(at_check_actor("web:\xc2\x9b"));
+    ck_assert_ptr_nonnull(at_check_actor(""));
+}
+END_TEST
+
 /* The owner column: exact match in SQL, so a name that starts with
  * another's (owners may contain ", name ") matches only itself. */
 START_TEST(audit_owner)
@@ -450,6 +491,7 @@ START_TEST(audit_owner)
     ck_assert_int_eq(a->nelts, 0);
     ev.owner = "bad\x01owner";
     ck_assert_int_eq(at_store_audit_add(st, &ev), APR_EINVAL);
+    ev.owner = "alice";
     ev.owner = "x:y";
     ck_assert_int_eq(at_store_audit_add(st, &ev), APR_EINVAL);
 }
@@ -819,6 +861,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, list_order_filter);
     tcase_add_test(tc, audit);
     tcase_add_test(tc, audit_owner);
+    tcase_add_test(tc, audit_actor_limit);
     tcase_add_test(tc, touch_and_change);
     tcase_add_test(tc, scope_usage);
     tcase_add_test(tc, rollback_leaves_nothing);
