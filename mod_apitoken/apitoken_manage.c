@@ -125,11 +125,13 @@ const char *apitoken_manage_set_enabled(cmd_parms *cmd, void *dconf, int on)
 const char *apitoken_manage_set_assets(cmd_parms *cmd, void *dconf,
                                        const char *arg)
 {
-    const char *path = ap_server_root_relative(cmd->pool, arg);
+    const char *err = main_config_only(cmd);
+    const char *path;
 
-    if (main_config_only(cmd)) {
-        return main_config_only(cmd);
+    if (err) {
+        return err;
     }
+    path = ap_server_root_relative(cmd->pool, arg);
     if (!path || !ap_is_directory(cmd->temp_pool, path)) {
         return apr_psprintf(cmd->pool, "ApiTokenManageAssets: %s is not a "
                             "directory", arg);
@@ -165,12 +167,13 @@ const char *apitoken_manage_set_admins(cmd_parms *cmd, void *dconf,
 const char *apitoken_manage_set_feature(cmd_parms *cmd, void *dconf,
                                         const char *name, const char *desc)
 {
+    const char *err = main_config_only(cmd);
     manage_conf_t *m;
     feature_t *f;
     int i;
 
-    if (main_config_only(cmd)) {
-        return main_config_only(cmd);
+    if (err) {
+        return err;
     }
     m = conf_for(cmd, dconf);
     if (strchr(name, ':') || !at_scope_valid(name)) {
@@ -200,11 +203,12 @@ const char *apitoken_manage_set_feature(cmd_parms *cmd, void *dconf,
 const char *apitoken_manage_set_limit(cmd_parms *cmd, void *dconf,
                                       const char *arg)
 {
+    const char *err = main_config_only(cmd);
     char *end;
     apr_int64_t n = apr_strtoi64(arg, &end, 10);
 
-    if (main_config_only(cmd)) {
-        return main_config_only(cmd);
+    if (err) {
+        return err;
     }
     if (!*arg || *end || n < 0 || n > 100000) {
         return apr_psprintf(cmd->pool, "ApiTokenManageCreateLimit: %s is "
@@ -217,8 +221,10 @@ const char *apitoken_manage_set_limit(cmd_parms *cmd, void *dconf,
 const char *apitoken_manage_set_scope(cmd_parms *cmd, void *dconf,
                                       const char *arg)
 {
-    if (main_config_only(cmd)) {
-        return main_config_only(cmd);
+    const char *err = main_config_only(cmd);
+
+    if (err) {
+        return err;
     }
     if (!at_scope_valid(arg)) {
         return apr_psprintf(cmd->pool, "ApiTokenManageScope: invalid scope "

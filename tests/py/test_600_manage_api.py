@@ -714,6 +714,9 @@ ApiTokenManageAdmins root
     SetHandler apitoken-manage
     ApiTokenManage Off
 </Location>
+<Location /manage/closed/>
+    ApiTokenManage Off
+</Location>
 """
     e = ManageEnv(request, conf=extra)
     try:
@@ -752,6 +755,9 @@ ApiTokenManageAdmins root
         r = e.call("alice", "GET", "api/tokens", base="/off/")
         error_of(r, 403, "not_enabled")
         assert "APT06051: refused /off/api/tokens" in e.httpd.log_since_mark()
+        # An inner section's Off wins over the outer On.
+        r = e.call("alice", "GET", "api/tokens", base="/manage/closed/")
+        error_of(r, 403, "not_enabled")
         # Nothing changed, and the configured location answers as before.
         mine = names(e, "alice")
         assert mine["ht-victim"]["id"] == alice["id"]
