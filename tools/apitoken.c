@@ -54,6 +54,8 @@ enum {
     OPT_ANY_ADDRESS,
     OPT_FORCE,
     OPT_DRY_RUN,
+    OPT_SINCE,
+    OPT_ACTION,
     OPT_WITHIN
 };
 
@@ -102,6 +104,10 @@ static const at_opt_t options[] = {
       "tokens not used for DAYS days (default 90)" },
     { OPT_EXPIRING, "expiring", "DAYS",
       "tokens expiring within DAYS days (default 14)" },
+    { OPT_SINCE, "since", "WHEN",
+      "only events at or after WHEN (a date, or 24h, 7d: that long ago)" },
+    { OPT_ACTION, "action", "NAME",
+      "only events of this action (create, revoke, ...)" },
     { OPT_DRY_RUN, "dry-run", NULL, "show what would be deleted, delete "
       "nothing" },
     { OPT_WITHIN, "within", "DURATION",
@@ -141,7 +147,7 @@ static const int o_prune[] = { OPT_BEFORE, OPT_DRY_RUN, 0 };
 static const int o_verify[] = { OPT_SCOPE, OPT_FROM, OPT_USER, 0 };
 static const int o_revoke[] = { OPT_OWNER, OPT_ALL, OPT_REASON, 0 };
 static const int o_leaked[] = { OPT_REASON, 0 };
-static const int o_log[] = { OPT_OWNER, 0 };
+static const int o_log[] = { OPT_OWNER, OPT_SINCE, OPT_ACTION, 0 };
 static const int o_audit[] = { OPT_UNUSED_SCOPES, OPT_UNUSED, OPT_EXPIRING,
                                OPT_FULL, OPT_OWNER, 0 };
 
@@ -189,7 +195,8 @@ static const at_cmd_t commands[] = {
       "[--scope S] [--from IP] [--user USER]",
       "decide as the module would; exit 0 only if allowed ('-' reads stdin)",
       at_cmd_verify },
-    { "log", "[ID]", 0, 1, o_log, "[--owner USER]",
+    { "log", "[ID]", 0, 1, o_log,
+      "[--owner USER] [--since WHEN] [--action NAME]",
       "show audit events (of one owner's tokens)", at_cmd_log },
     { "audit", "", 0, 0, o_audit,
       "[--unused-scopes DAYS] [--unused DAYS] [--expiring DAYS]\n"
@@ -536,6 +543,8 @@ static int take_opt(at_cli_t *c, int id, const char *arg)
     case OPT_ANY_ADDRESS: c->any_address = 1; return 0;
     case OPT_FORCE:       c->force = 1; return 0;
     case OPT_DRY_RUN:     c->dry_run = 1; return 0;
+    case OPT_SINCE:       return set_once(c, &c->since, o->name, arg);
+    case OPT_ACTION:      return set_once(c, &c->action, o->name, arg);
     case OPT_WITHIN:      return set_once(c, &c->within, o->name, arg);
     default:
         return at_cli_fail(c, AT_EXIT_USAGE, "%sunexpected option", who(c));

@@ -56,6 +56,8 @@ typedef struct at_cli_t {
     int any_address;                /* edit --any-address */
     int force;                      /* rotate --force */
     int dry_run;                    /* prune --dry-run */
+    const char *since;              /* log --since */
+    const char *action;             /* log --action */
     const char *within;             /* list --status expiring --within */
     int all;                        /* revoke --all */
     const char *reason;             /* --reason */

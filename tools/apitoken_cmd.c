@@ -1032,12 +1032,42 @@ int at_cmd_log(at_cli_t *c)
     const char *err;
     int i, code;
 
+    static const char *const actions[] = {
+        "create", "rename", "scope", "expire", "describe", "networks",
+        "revoke", "rotate", "delete", "prune", "init", NULL
+    };
+    at_time_t since = AT_TIME_NONE;
+    apr_int64_t ago = 0;
+    int known = 0;
+
     if (id && (code = check_id(c, id)) != AT_EXIT_OK) {
         return code;
     }
-    if (c->owner && (err = at_check_owner(c->owner)) != NULL) {
+    /* A filter, not a new account: rows of earlier versions count. */
+    if (c->owner && (err = at_check_stored_owner(c->owner)) != NULL) {
         return at_cli_fail(c, AT_EXIT_USAGE, "log: invalid --owner %s: %s",
                            at_ops_quote(c->owner, c->pool), err);
+    }
+    if (c->since && c->since[0] >= '0' && c->since[0] <= '9'
+        && at_duration_parse(&ago, c->since, &err) == APR_SUCCESS) {
+        since = c->now - ago;       /* "--since 24h": that long ago */
+    }
+    else if (c->since && (code = parse_time(c, &since, c->since, "--since"))
+                         != AT_EXIT_OK) {
+        return code;
+    }
+    if (c->since && since == AT_TIME_NONE) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "log: --since needs a date, "
+                           "not %s", at_ops_quote(c->since, c->pool));
+    }
+    for (i = 0; c->action && actions[i]; i++) {
+        known |= !strcmp(actions[i], c->action);
+    }
+    if (c->action && !known) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "log: unknown --action %s "
+                           "(create, rename, scope, expire, describe, "
+                           "networks, revoke, rotate, delete, prune or "
+                           "init)", at_ops_quote(c->action, c->pool));
     }
     if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
         return code;
@@ -1046,6 +1076,20 @@ int at_cmd_log(at_cli_t *c)
     o.owner = c->owner;
     if ((rv = at_ops_audit(&evs, &o, id)) != APR_SUCCESS) {
         return ops_fail(c, &o, rv);
+    }
+    if (c->since || c->action) {
+        apr_array_header_t *keep = apr_array_make(c->pool, evs->nelts + 1,
+                                                  sizeof(at_audit_rec_t *));
+
+        for (i = 0; i < evs->nelts; i++) {
+            at_audit_rec_t *ev = APR_ARRAY_IDX(evs, i, at_audit_rec_t *);
+
+            if ((!c->since || ev->at >= since)
+                && (!c->action || !strcmp(ev->action, c->action))) {
+                APR_ARRAY_PUSH(keep, at_audit_rec_t *) = ev;
+            }
+        }
+        evs = keep;
     }
     if (c->json) {
         putc('[', c->out);

@@ -145,3 +145,28 @@ def test_176_verify_says_address_matters(store):
     plain = store.create(scopes=["dns"])
     r = tool(store, "verify", plain["token"])
     assert "depends" not in r.stderr
+
+
+def test_177_log_filters(store):
+    a = store.create(owner="flt", scopes=["dns"])
+    b = store.create(owner="flt2", scopes=["dns"])
+    store.revoke(a["id"])
+    store.revoke(b["id"])
+
+    def events(*args):
+        return json.loads(tool(store, "log", *args).stdout)
+
+    revs = events("--action", "revoke")
+    assert {e["token_id"] for e in revs} >= {a["id"], b["id"]}
+    assert all(e["action"] == "revoke" for e in revs)
+    mine = events("--owner", "flt", "--action", "revoke")
+    assert [e["token_id"] for e in mine] == [a["id"]]
+    assert events("--since", "2099-01-01") == []
+    recent = events("--since", "1h", "--owner", "flt")
+    assert [e["action"] for e in recent] == ["create", "revoke"]
+    assert len(events("--since", "2000-01-01")) == len(events())
+    for bad, msg in ((("--action", "bogus"), "unknown --action"),
+                     (("--since", "yesterday"), "--since"),
+                     (("--since", "never"), "needs a date")):
+        r = tool(store, "log", *bad, check=False)
+        assert r.returncode == 2 and msg in r.stderr, r.stderr
