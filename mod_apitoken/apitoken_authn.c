@@ -13,6 +13,7 @@
 #include <http_request.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
+#include <apr_cstr.h>
 
 #include "at_cred.h"
 #include "at_scope.h"
@@ -282,6 +283,43 @@ static const char *accepted_forms(const apitoken_accept_t *acc,
     return s;
 }
 
+static const char *basic_users(const apitoken_basic_user_t *bu,
+                               apr_pool_t *p)
+{
+    const char *s = "owner";
+    const char *const *w;
+
+    if (bu && bu->any) {
+        return "any";
+    }
+    for (w = bu ? bu->names : NULL; w && *w; ++w) {
+        s = apr_pstrcat(p, s, " ", *w, NULL);
+    }
+    return s;
+}
+
+/* The user name the token's owner must match, or NULL when the location
+ * lets this Basic user name go with any token (ApiTokenBasicUser).  The
+ * cPanel form always names the owner. */
+static const char *user_to_check(const at_cred_t *cred,
+                                 const apitoken_basic_user_t *bu)
+{
+    const char *const *w;
+
+    if (cred->form != AT_FORM_BASIC || !bu) {
+        return cred->user;
+    }
+    if (bu->any) {
+        return NULL;
+    }
+    for (w = bu->names; w && *w; ++w) {
+        if (!apr_cstr_casecmp(cred->user, *w)) {
+            return NULL;
+        }
+    }
+    return cred->user;
+}
+
 /* Find the one credential of this request in the forms acc allows.
  * OK with *cred and *header set; DECLINED when there is none;
  * HTTP_BAD_REQUEST (challenge set) when it is malformed or ambiguous. */
@@ -384,10 +422,11 @@ int apitoken_check_authn(request_rec *r)
         /* Guarded: the arguments cost string building on every request. */
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                       "APT02007: settings: accept=%s cache_ttl=%d "
-                      "track_usage=%s strip_credentials=%s",
+                      "track_usage=%s strip_credentials=%s basic_user=%s",
                       accepted_forms(acc, r->pool), conf->cache_ttl,
                       conf->track_usage ? "on" : "off",
-                      conf->strip ? "on" : "off");
+                      conf->strip ? "on" : "off",
+                      basic_users(conf->basic_user, r->pool));
     }
     drop_spoofed(r);
     if (find_credential(&cred, &cred_header, r, acc) == HTTP_BAD_REQUEST) {
@@ -471,7 +510,9 @@ int apitoken_check_authn(request_rec *r)
 
 verify:
     reason = at_verify_record(rec, &tok, apr_time_sec(r->request_time),
-                              r->useragent_ip, cred.user, r->pool);
+                              r->useragent_ip,
+                              user_to_check(&cred, conf->basic_user),
+                              r->pool);
     at_token_wipe(&tok);
     if (reason != AT_REASON_OK) {
         return invalid_token(r, rec->id, reason);

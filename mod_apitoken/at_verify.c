@@ -2,6 +2,7 @@
 /* The token decision shared by the module and the tool. */
 #include <string.h>
 
+#include <apr_cstr.h>
 #include <apr_network_io.h>
 #include <apr_strings.h>
 #include <arpa/inet.h>
@@ -108,7 +109,10 @@ at_reason_t at_verify_record(const at_token_rec_t *rec, const at_token_t *tok,
     if (r != AT_REASON_OK) {
         return r;
     }
-    if (user != NULL && (rec->owner == NULL || strcmp(user, rec->owner) != 0)) {
+    /* Case-blind: the token alone decides who the request is, and clients
+     * and people spell user names as they like. */
+    if (user != NULL
+        && (rec->owner == NULL || apr_cstr_casecmp(user, rec->owner) != 0)) {
         return AT_REASON_USER_MISMATCH;
     }
     if (rec->revoked_at != AT_TIME_NONE) {

@@ -32,7 +32,9 @@ const char *at_reason_str(at_reason_t r);
 at_reason_t at_reason_from_parse(at_token_status_t st);
 
 /* Check tok against rec at time now.  client_ip NULL skips the network
- * check (the tool without --from); user NULL skips the owner check.  The
+ * check (the tool without --from); user NULL skips the owner check, which
+ * compares ASCII letters without regard to case ("Alice" is "alice";
+ * other bytes must be equal).  The
  * secret is compared by digest in constant time, first against
  * rec->digest, then against rec->prev_digest while now < rec->prev_until.
  * Order: secret, user, revoked, expired, address. */

@@ -48,11 +48,21 @@ typedef struct apitoken_accept_t {
     const char **header_names;    /* NULL-terminated; NULL when none */
 } apitoken_accept_t;
 
+/* ApiTokenBasicUser: the user names Basic may carry with a token.  The
+ * owner's name always counts; names compare without regard to the case of
+ * ASCII letters. */
+typedef struct apitoken_basic_user_t {
+    int any;                      /* any user name */
+    const char **names;           /* NULL-terminated; NULL when none */
+} apitoken_basic_user_t;
+
 /* Per-directory settings.  Each field has a "was set" flag so a merge
  * inherits what the child leaves alone, whatever value the parent has. */
 typedef struct apitoken_dir_conf_t {
     const apitoken_accept_t *accept;
+    const apitoken_basic_user_t *basic_user;   /* NULL: the owner only */
     unsigned int accept_set:1;
+    unsigned int basic_user_set:1;
     unsigned int cache_ttl_set:1;
     unsigned int track_usage_set:1;
     unsigned int strip_set:1;

@@ -68,12 +68,25 @@ START_TEST(user_mismatch)
     make_pair();
     ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL, "bob", tp),
                      AT_REASON_USER_MISMATCH);
-    ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL, "Alice", tp),
+    ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL, "alicex", tp),
+                     AT_REASON_USER_MISMATCH);
+    ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL, "alic", tp),
                      AT_REASON_USER_MISMATCH);
     ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL, "", tp),
                      AT_REASON_USER_MISMATCH);
     ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL, "alice", tp),
                      AT_REASON_OK);
+    /* ASCII letters compare without regard to case, other bytes exactly. */
+    ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL, "Alice", tp),
+                     AT_REASON_OK);
+    ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL, "ALICE", tp),
+                     AT_REASON_OK);
+    rec.owner = "\xc3\xa9mile";                          /* émile */
+    ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL,
+                                      "\xc3\xa9MILE", tp), AT_REASON_OK);
+    ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL,
+                                      "\xc3\x89mile", tp),  /* Émile */
+                     AT_REASON_USER_MISMATCH);
 }
 END_TEST
 
