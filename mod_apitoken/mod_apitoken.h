@@ -96,8 +96,23 @@ int apitoken_note_auth_failure(request_rec *r, const char *auth_type);
 int apitoken_fixups(request_rec *r);
 int apitoken_is_ours(request_rec *r);
 apitoken_req_t *apitoken_req_get(request_rec *r);
+
+/* apitoken_error.c */
+/* The error_description texts that name no token and no reason. */
+#define APITOKEN_DESC_NO_CREDENTIALS "this resource needs an access token"
+#define APITOKEN_DESC_INVALID_TOKEN "the access token is not valid"
+#define APITOKEN_DESC_SCOPE \
+    "the token does not hold a scope this resource requires"
+/* The challenge alone, without error_description. */
 void apitoken_set_challenge(request_rec *r, const char *error,
                             const char *scope);
+/* Refuse r with status as RFC 6750 says: the challenge (error NULL: the
+ * bare one sent when no credential came; scope: the insufficient_scope
+ * attribute or NULL) and desc, a client-safe text, which goes into the
+ * challenge as error_description when in_header is set (only once the
+ * client has shown it holds the secret). */
+void apitoken_refuse(request_rec *r, int status, const char *error,
+                     const char *scope, const char *desc, int in_header);
 
 /* apitoken_authz.c */
 void apitoken_register_authz(apr_pool_t *p);
