@@ -210,6 +210,8 @@ int apitoken_fixups(request_rec *r)
         return DECLINED;
     }
     drop_spoofed(r);
+    /* Authz let the request through: an error from here on is not ours. */
+    apitoken_refusal_clear(r);
     q = apitoken_req_get(r);
     if (q && r->user && !q->authorised) {
         /* Fixups run only once authz has let the request through. */

@@ -110,9 +110,15 @@ void apitoken_set_challenge(request_rec *r, const char *error,
  * bare one sent when no credential came; scope: the insufficient_scope
  * attribute or NULL) and desc, a client-safe text, which goes into the
  * challenge as error_description when in_header is set (only once the
- * client has shown it holds the secret). */
+ * client has shown it holds the secret) and into the JSON body always.
+ * The caller returns status; error, scope and desc must live as long as
+ * r (static text or r->pool). */
 void apitoken_refuse(request_rec *r, int status, const char *error,
                      const char *scope, const char *desc, int in_header);
+/* Forget the refusal (authz granted after all): a later error of this
+ * request is not ours. */
+void apitoken_refusal_clear(request_rec *r);
+void apitoken_error_register_hooks(apr_pool_t *p);
 
 /* apitoken_authz.c */
 void apitoken_register_authz(apr_pool_t *p);
