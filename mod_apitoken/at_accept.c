@@ -107,6 +107,13 @@ static void consider(match_t *m, const char *t, apr_size_t tlen,
     }
 }
 
+/* Past a parameter value at s: a token or a quoted-string; NULL when a
+ * quoted-string is unterminated (the rest of the field is inside it). */
+static const char *skip_value(const char *s)
+{
+    return *s == '"' ? skip_quoted(s) : skip_token(s);
+}
+
 int at_accept_wants_json(const char *accept)
 {
     match_t json = { "application", "json", 0, 0 };
@@ -116,7 +123,7 @@ int at_accept_wants_json(const char *accept)
     if (s == NULL) {
         return 0;
     }
-    while (*s) {
+    while (s && *s) {
         const char *t, *st = NULL;
         apr_size_t tlen, stlen = 0;
         int q = 1000, params = 0, bad = 0;
@@ -159,37 +166,26 @@ int at_accept_wants_json(const char *accept)
                 break;
             }
             val = ++s;
-            if (*s == '"') {
-                if ((s = skip_quoted(s)) == NULL) {
-                    return 0;          /* unterminated: nothing after it */
-                }
-            }
-            else {
-                s = skip_token(s);
+            if ((s = skip_value(s)) == NULL) {
+                break;
             }
             if (nlen == 1 && (*name == 'q' || *name == 'Q')) {
                 q = parse_q(val, (apr_size_t)(s - val));
                 bad = q < 0;
                 /* What follows q are accept-extensions, not media type
                  * parameters: they do not make the range more specific. */
-                while (!bad && *skip_ows(s) == ';') {
-                    s = skip_ows(skip_ows(s) + 1);
-                    s = skip_token(s);
+                while (!bad && s && *skip_ows(s) == ';') {
+                    s = skip_token(skip_ows(skip_ows(s) + 1));
                     if (*s == '=') {
-                        s++;
-                        if (*s == '"') {
-                            if ((s = skip_quoted(s)) == NULL) {
-                                return 0;
-                            }
-                        }
-                        else {
-                            s = skip_token(s);
-                        }
+                        s = skip_value(s + 1);
                     }
                 }
                 break;
             }
             params = 1;
+        }
+        if (s == NULL) {
+            break;                     /* unterminated quote: ignore it all */
         }
         s = skip_ows(s);
         if (!bad && *s && *s != ',') {
@@ -199,18 +195,9 @@ int at_accept_wants_json(const char *accept)
             consider(&json, t, tlen, st, stlen, params, q);
             consider(&html, t, tlen, st, stlen, params, q);
         }
-        else {
-            /* Skip the rest of a malformed element, quotes included. */
-            while (*s && *s != ',') {
-                if (*s == '"') {
-                    if ((s = skip_quoted(s)) == NULL) {
-                        return 0;
-                    }
-                }
-                else {
-                    s++;
-                }
-            }
+        /* Skip the rest of a malformed element, quotes included. */
+        while (s && *s && *s != ',') {
+            s = *s == '"' ? skip_quoted(s) : s + 1;
         }
     }
     return json.level >= 2 && json.q > 0 && json.q >= html.q;

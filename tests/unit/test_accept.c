@@ -54,7 +54,12 @@ static const struct accept_case cases[] = {
     { "text/html;x=\"a,application/json\"", 0 },
     { "text/html;x=\"a;q=0\", application/json", 1 },
     { "application/json;x=\"\\\"\", text/html;q=0.5", 1 },
+    /* an unterminated quote: that element and all after it are ignored */
     { "application/json;x=\"unterminated", 0 },
+    { "application/json, text/html;x=\"unterminated", 1 },
+    { "text/html, application/json;x=\"a, application/json", 0 },
+    { "application/json;q=0.5;ext=\"open, text/html", 0 },
+    { "text/html;q=0.1, application/json;q=0.5;ext=\"ok\"", 1 },
     /* malformed elements are ignored, the rest still counts */
     { "application/json;q=1.5", 0 },
     { "application/json;q=2", 0 },
