@@ -13,6 +13,7 @@
 #include <http_request.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
+#include <apr_cstr.h>
 
 #include "at_cred.h"
 #include "at_scope.h"
@@ -72,53 +73,6 @@ static void set_env(request_rec *r, const apitoken_req_t *q,
                    : joined ? joined : at_scopes_join(q->granted, r->pool));
 }
 
-/* A realm fit for a quoted-string: quotes and backslashes dropped. */
-static const char *realm_of(request_rec *r)
-{
-    const char *name = ap_auth_name(r);
-    char *out, *o;
-
-    if (!name || !*name) {
-        return "api";
-    }
-    out = o = apr_palloc(r->pool, strlen(name) + 1);
-    for (; *name; ++name) {
-        if (*name != '"' && *name != '\\' && !apr_iscntrl(*name)) {
-            *o++ = *name;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-/* Set the RFC 6750 challenge on the error response.  error NULL: the bare
- * challenge sent when no credential came. */
-void apitoken_set_challenge(request_rec *r, const char *error,
-                            const char *scope)
-{
-    const char *v = apr_psprintf(r->pool, "Bearer realm=\"%s\"",
-                                 realm_of(r));
-    const char *hdr = (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate"
-                                                      : "WWW-Authenticate";
-    const apitoken_dir_conf_t *conf =
-        ap_get_module_config(r->per_dir_config, &apitoken_module);
-
-    if (error) {
-        v = apr_psprintf(r->pool, "%s, error=\"%s\"", v, error);
-    }
-    if (scope) {
-        v = apr_psprintf(r->pool, "%s, scope=\"%s\"", v, scope);
-    }
-    apr_table_setn(r->err_headers_out, hdr, v);
-    /* Clients holding a user and password (git, curl -u) only answer a
-     * Basic challenge, so offer it where Basic is accepted. */
-    if (conf && conf->accept && conf->accept->basic) {
-        apr_table_addn(r->err_headers_out, hdr,
-                       apr_psprintf(r->pool, "Basic realm=\"%s\"",
-                                    realm_of(r)));
-    }
-}
-
 /* mod_authz_core calls this when a Require fails with 401. */
 int apitoken_note_auth_failure(request_rec *r, const char *auth_type)
 {
@@ -129,14 +83,18 @@ int apitoken_note_auth_failure(request_rec *r, const char *auth_type)
     }
     q = apitoken_req_get(r);
     if (q && q->denied_scopes) {
-        apitoken_set_challenge(r, "insufficient_scope", q->denied_scopes);
+        apitoken_refuse(r, HTTP_UNAUTHORIZED, "insufficient_scope",
+                        q->denied_scopes, APITOKEN_DESC_SCOPE, 1);
     }
     else if (q) {
         /* A good token the Require lines refused for another reason. */
-        apitoken_set_challenge(r, "insufficient_scope", NULL);
+        apitoken_refuse(r, HTTP_UNAUTHORIZED, "insufficient_scope", NULL,
+                        "the token does not give access to this resource",
+                        1);
     }
     else {
-        apitoken_set_challenge(r, NULL, NULL);
+        apitoken_refuse(r, HTTP_UNAUTHORIZED, NULL, NULL,
+                        APITOKEN_DESC_NO_CREDENTIALS, 0);
     }
     return OK;
 }
@@ -146,17 +104,25 @@ static int bad_request(request_rec *r, const char *why)
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "APT02001: invalid_request: %s", why);
     apitoken_status_request(r, APITOKEN_ST_DENIED_INVALID_REQUEST);
-    apitoken_set_challenge(r, "invalid_request", NULL);
+    apitoken_refuse(r, HTTP_BAD_REQUEST, "invalid_request", NULL, why, 0);
     return HTTP_BAD_REQUEST;
 }
 
-static int invalid_token(request_rec *r, const char *id, at_reason_t why)
+/* rec: the record the presented secret was checked against, or NULL. */
+static int invalid_token(request_rec *r, const at_token_rec_t *rec,
+                         const char *id, at_reason_t why)
 {
+    const char *desc = rec ? at_reason_description(why, rec, r->useragent_ip,
+                                                   r->pool)
+                           : NULL;
+
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "APT02002: invalid_token: token %s: %s",
                   id ? id : "(unparsable)", at_reason_str(why));
     apitoken_status_request(r, apitoken_status_denied(why));
-    apitoken_set_challenge(r, "invalid_token", NULL);
+    /* Only a client that has shown the secret learns why (desc set). */
+    apitoken_refuse(r, HTTP_UNAUTHORIZED, "invalid_token", NULL,
+                    desc ? desc : APITOKEN_DESC_INVALID_TOKEN, desc != NULL);
     return HTTP_UNAUTHORIZED;
 }
 
@@ -244,6 +210,8 @@ int apitoken_fixups(request_rec *r)
         return DECLINED;
     }
     drop_spoofed(r);
+    /* Authz let the request through: an error from here on is not ours. */
+    apitoken_refusal_clear(r);
     q = apitoken_req_get(r);
     if (q && r->user && !q->authorised) {
         /* Fixups run only once authz has let the request through. */
@@ -280,6 +248,43 @@ static const char *accepted_forms(const apitoken_accept_t *acc,
         s = apr_pstrcat(p, s, *s ? " " : "", "header:", *w, NULL);
     }
     return s;
+}
+
+static const char *basic_users(const apitoken_basic_user_t *bu,
+                               apr_pool_t *p)
+{
+    const char *s = "owner";
+    const char *const *w;
+
+    if (bu && bu->any) {
+        return "any";
+    }
+    for (w = bu ? bu->names : NULL; w && *w; ++w) {
+        s = apr_pstrcat(p, s, " ", *w, NULL);
+    }
+    return s;
+}
+
+/* The user name the token's owner must match, or NULL when the location
+ * lets this Basic user name go with any token (ApiTokenBasicUser).  The
+ * cPanel form always names the owner. */
+static const char *user_to_check(const at_cred_t *cred,
+                                 const apitoken_basic_user_t *bu)
+{
+    const char *const *w;
+
+    if (cred->form != AT_FORM_BASIC || !bu) {
+        return cred->user;
+    }
+    if (bu->any) {
+        return NULL;
+    }
+    for (w = bu->names; w && *w; ++w) {
+        if (!apr_cstr_casecmp(cred->user, *w)) {
+            return NULL;
+        }
+    }
+    return cred->user;
 }
 
 /* Find the one credential of this request in the forms acc allows.
@@ -384,10 +389,11 @@ int apitoken_check_authn(request_rec *r)
         /* Guarded: the arguments cost string building on every request. */
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                       "APT02007: settings: accept=%s cache_ttl=%d "
-                      "track_usage=%s strip_credentials=%s",
+                      "track_usage=%s strip_credentials=%s basic_user=%s",
                       accepted_forms(acc, r->pool), conf->cache_ttl,
                       conf->track_usage ? "on" : "off",
-                      conf->strip ? "on" : "off");
+                      conf->strip ? "on" : "off",
+                      basic_users(conf->basic_user, r->pool));
     }
     drop_spoofed(r);
     if (find_credential(&cred, &cred_header, r, acc) == HTTP_BAD_REQUEST) {
@@ -400,13 +406,14 @@ int apitoken_check_authn(request_rec *r)
                           "(%s)", accepted_forms(acc, r->pool));
         }
         apitoken_status_request(r, APITOKEN_ST_DENIED_NO_CREDENTIALS);
-        apitoken_set_challenge(r, NULL, NULL);
+        apitoken_refuse(r, HTTP_UNAUTHORIZED, NULL, NULL,
+                        APITOKEN_DESC_NO_CREDENTIALS, 0);
         return HTTP_UNAUTHORIZED;
     }
 
     ts = at_token_parse(&tok, cred.token, strlen(cred.token), NULL);
     if (ts != AT_TOKEN_OK) {
-        return invalid_token(r, NULL, at_reason_from_parse(ts));
+        return invalid_token(r, NULL, NULL, at_reason_from_parse(ts));
     }
     /* The id is public; the secret is wiped as soon as it has been used. */
     id = apr_pstrdup(r->pool, tok.id);
@@ -418,13 +425,13 @@ int apitoken_check_authn(request_rec *r)
         cached = 1;
         if (strcmp(prefix, tok.prefix)) {
             at_token_wipe(&tok);
-            return invalid_token(r, id, AT_REASON_WRONG_PREFIX);
+            return invalid_token(r, NULL, id, AT_REASON_WRONG_PREFIX);
         }
         switch (apitoken_cache_get(&rec, &granted, &joined, id, seq,
                                    conf->cache_ttl, r)) {
         case APITOKEN_CACHE_UNKNOWN:
             at_token_wipe(&tok);
-            return invalid_token(r, id, AT_REASON_UNKNOWN_ID);
+            return invalid_token(r, NULL, id, AT_REASON_UNKNOWN_ID);
         default:
             break;
         }
@@ -442,7 +449,7 @@ int apitoken_check_authn(request_rec *r)
     rv = apitoken_db_prefix(&prefix, conn, r);
     if (rv == APR_SUCCESS && strcmp(prefix, tok.prefix)) {
         at_token_wipe(&tok);
-        return invalid_token(r, id, AT_REASON_WRONG_PREFIX);
+        return invalid_token(r, NULL, id, AT_REASON_WRONG_PREFIX);
     }
     if (rv == APR_SUCCESS) {
         apr_time_t t0 = apr_time_now();
@@ -465,16 +472,18 @@ int apitoken_check_authn(request_rec *r)
     }
     if (rv == APR_NOTFOUND) {
         at_token_wipe(&tok);
-        return invalid_token(r, id, AT_REASON_UNKNOWN_ID);
+        return invalid_token(r, NULL, id, AT_REASON_UNKNOWN_ID);
     }
     rec = found;
 
 verify:
     reason = at_verify_record(rec, &tok, apr_time_sec(r->request_time),
-                              r->useragent_ip, cred.user, r->pool);
+                              r->useragent_ip,
+                              user_to_check(&cred, conf->basic_user),
+                              r->pool);
     at_token_wipe(&tok);
     if (reason != AT_REASON_OK) {
-        return invalid_token(r, rec->id, reason);
+        return invalid_token(r, rec, rec->id, reason);
     }
 
     if (!granted
@@ -485,7 +494,7 @@ verify:
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "APT02005: token %s has an invalid stored scope '%s'",
                       rec->id, bad ? bad : "?");
-        return invalid_token(r, rec->id, AT_REASON_MALFORMED);
+        return invalid_token(r, rec, rec->id, AT_REASON_MALFORMED);
     }
 
     q = apr_pcalloc(r->pool, sizeof(*q));

@@ -103,7 +103,8 @@ static authz_status scope_check(request_rec *r, const char *line,
                       q->rec->id, req);
         /* Set now: mod_authz_core sends 403 without asking us; the fixups
          * hook removes it if another Require line grants after all. */
-        apitoken_set_challenge(r, "insufficient_scope", q->denied_scopes);
+        apitoken_refuse(r, HTTP_FORBIDDEN, "insufficient_scope",
+                        q->denied_scopes, APITOKEN_DESC_SCOPE, 1);
     }
     return AUTHZ_DENIED;
 }

@@ -47,6 +47,8 @@ void *apitoken_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 
     c->accept = add->accept_set ? add->accept : base->accept;
     c->accept_set = add->accept_set || base->accept_set;
+    c->basic_user = add->basic_user_set ? add->basic_user : base->basic_user;
+    c->basic_user_set = add->basic_user_set || base->basic_user_set;
     c->cache_ttl = add->cache_ttl_set ? add->cache_ttl : base->cache_ttl;
     c->cache_ttl_set = add->cache_ttl_set || base->cache_ttl_set;
     c->track_usage = add->track_usage_set ? add->track_usage
@@ -266,6 +268,60 @@ static const char *set_accept(cmd_parms *cmd, void *dconf, const char *args)
     return NULL;
 }
 
+/* A user name Basic can carry: no ':' (it ends the user part), no space
+ * or control character (refused in Basic credentials). */
+static int is_basic_user_name(const char *s)
+{
+    if (!*s) {
+        return 0;
+    }
+    for (; *s; ++s) {
+        if (*s == ':' || apr_iscntrl(*s) || *s == ' ') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static const char *set_basic_user(cmd_parms *cmd, void *dconf,
+                                  const char *args)
+{
+    apitoken_dir_conf_t *c = dconf;
+    apitoken_basic_user_t *bu = apr_pcalloc(cmd->pool, sizeof(*bu));
+    apr_array_header_t *names = apr_array_make(cmd->pool, 2, sizeof(char *));
+    const char *w;
+    int n = 0;
+
+    while (*(w = ap_getword_conf(cmd->pool, &args))) {
+        ++n;
+        if (!strcasecmp(w, "any")) {
+            bu->any = 1;
+        }
+        else if (!strcasecmp(w, "owner")) {
+            continue;           /* always accepted; allowed for clarity */
+        }
+        else if (!is_basic_user_name(w)) {
+            return apr_psprintf(cmd->pool, "ApiTokenBasicUser: '%s' is not "
+                                "a user name Basic can carry (no ':', "
+                                "space or control character)", w);
+        }
+        else {
+            *(const char **)apr_array_push(names) = w;
+        }
+    }
+    if (n == 0) {
+        return "ApiTokenBasicUser needs owner, any or at least one name";
+    }
+    if (bu->any && n > 1) {
+        return "ApiTokenBasicUser: 'any' takes no other words (it already "
+               "accepts every user name)";
+    }
+    bu->names = to_list(names);
+    c->basic_user = bu;
+    c->basic_user_set = 1;
+    return NULL;
+}
+
 const command_rec apitoken_cmds[] = {
     AP_INIT_TAKE1("ApiTokenDB", set_db, NULL, RSRC_CONF,
         "The token database URL (sqlite3:///path, pgsql://user@host/db or "
@@ -287,6 +343,10 @@ const command_rec apitoken_cmds[] = {
     AP_INIT_RAW_ARGS("ApiTokenAccept", set_accept, NULL, OR_AUTHCFG,
         "The credential forms accepted here: bearer, basic, scheme:WORD "
         "and/or header:NAME (default bearer)."),
+    AP_INIT_RAW_ARGS("ApiTokenBasicUser", set_basic_user, NULL, OR_AUTHCFG,
+        "The user names Basic credentials may carry with a token: owner "
+        "(the default: the token's owner only), any, or names accepted in "
+        "addition to the owner (e.g. __token__ x-access-token)."),
     AP_INIT_TAKE1("ApiTokenCache", apitoken_cache_set, NULL, RSRC_CONF,
         "The shared cache of token lookups: a socache provider with its "
         "arguments (default shmcb), or none."),

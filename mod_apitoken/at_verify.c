@@ -2,10 +2,12 @@
 /* The token decision shared by the module and the tool. */
 #include <string.h>
 
+#include <apr_cstr.h>
 #include <apr_network_io.h>
 #include <apr_strings.h>
 #include <arpa/inet.h>
 
+#include "at_time.h"
 #include "at_verify.h"
 
 const char *at_reason_str(at_reason_t r)
@@ -24,6 +26,68 @@ const char *at_reason_str(at_reason_t r)
     case AT_REASON_USER_MISMATCH: return "user_mismatch";
     }
     return "unknown";
+}
+
+const char *at_error_text(const char *s, apr_pool_t *p)
+{
+    char *out, *o;
+
+    if (s == NULL) {
+        return NULL;
+    }
+    out = o = apr_pstrdup(p, s);
+    for (; *o; o++) {
+        unsigned char c = (unsigned char)*o;
+
+        if (c < 0x20 || c == 0x22 || c == 0x5c || c > 0x7e) {
+            *o = '?';
+        }
+    }
+    return out;
+}
+
+static const char *with_time(const char *what, at_time_t t, apr_pool_t *p)
+{
+    char buf[AT_TIME_STRLEN + 1];
+
+    if (t == AT_TIME_NONE) {
+        return what;
+    }
+    at_time_format(buf, t);
+    return apr_pstrcat(p, what, " at ", buf, NULL);
+}
+
+const char *at_reason_description(at_reason_t r, const at_token_rec_t *rec,
+                                  const char *client_ip, apr_pool_t *p)
+{
+    const char *s;
+
+    switch (r) {
+    case AT_REASON_EXPIRED:
+        s = with_time("the token expired", rec ? rec->expires_at
+                                             : AT_TIME_NONE, p);
+        break;
+    case AT_REASON_REVOKED:
+        s = with_time("the token was revoked", rec ? rec->revoked_at
+                                                 : AT_TIME_NONE, p);
+        break;
+    case AT_REASON_ADDRESS:
+        s = client_ip ? apr_pstrcat(p, "the token may not be used from ",
+                                    client_ip, NULL)
+                      : "the token may not be used from this address";
+        break;
+    case AT_REASON_ROTATED_OUT:
+        s = "this secret was replaced when the token was rotated and its "
+            "grace period has ended; use the new secret";
+        break;
+    case AT_REASON_USER_MISMATCH:
+        s = "the user name does not match the token's owner";
+        break;
+    default:
+        /* Before the secret has been shown: say nothing specific. */
+        return NULL;
+    }
+    return at_error_text(s, p);
 }
 
 at_reason_t at_reason_from_parse(at_token_status_t st)
@@ -108,7 +172,10 @@ at_reason_t at_verify_record(const at_token_rec_t *rec, const at_token_t *tok,
     if (r != AT_REASON_OK) {
         return r;
     }
-    if (user != NULL && (rec->owner == NULL || strcmp(user, rec->owner) != 0)) {
+    /* Case-blind: the token alone decides who the request is, and clients
+     * and people spell user names as they like. */
+    if (user != NULL
+        && (rec->owner == NULL || apr_cstr_casecmp(user, rec->owner) != 0)) {
         return AT_REASON_USER_MISMATCH;
     }
     if (rec->revoked_at != AT_TIME_NONE) {

@@ -32,13 +32,31 @@ const char *at_reason_str(at_reason_t r);
 at_reason_t at_reason_from_parse(at_token_status_t st);
 
 /* Check tok against rec at time now.  client_ip NULL skips the network
- * check (the tool without --from); user NULL skips the owner check.  The
+ * check (the tool without --from); user NULL skips the owner check, which
+ * compares ASCII letters without regard to case ("Alice" is "alice";
+ * other bytes must be equal).  The
  * secret is compared by digest in constant time, first against
  * rec->digest, then against rec->prev_digest while now < rec->prev_until.
  * Order: secret, user, revoked, expired, address. */
 at_reason_t at_verify_record(const at_token_rec_t *rec, const at_token_t *tok,
                              at_time_t now, const char *client_ip,
                              const char *user, apr_pool_t *p);
+
+/* What a client that has shown it holds the token's secret may be told
+ * about a refusal, for error_description: "the token expired at ...",
+ * "the token was revoked at ...", "the token may not be used from IP",
+ * the rotated-out and user-mismatch texts.  NULL for the reasons decided
+ * before that (ok, malformed, wrong prefix, bad checksum, unknown id,
+ * wrong secret): those stay generic, so that nothing is learnt about ids
+ * the client does not hold.  The text is quote-safe (at_error_text);
+ * rec and client_ip may be NULL (the text then says less). */
+const char *at_reason_description(at_reason_t r, const at_token_rec_t *rec,
+                                  const char *client_ip, apr_pool_t *p);
+
+/* s with every byte outside RFC 6750's error_description set
+ * (%x20-21 / %x23-5B / %x5D-7E) replaced by '?', so it can stand in a
+ * quoted-string and in JSON without escapes.  NULL gives NULL. */
+const char *at_error_text(const char *s, apr_pool_t *p);
 
 /* 1 when ip (text) is inside one of nets (space-separated addresses or
  * CIDRs, "" = any).  0 on an unparsable ip. */

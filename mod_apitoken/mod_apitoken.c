@@ -81,6 +81,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_log_transaction(apitoken_log_transaction, NULL, NULL,
                             APR_HOOK_MIDDLE);
     apitoken_register_authz(p);
+    apitoken_error_register_hooks(p);
     apitoken_manage_register_hooks(p);
     apitoken_status_register_hooks(p);
 }

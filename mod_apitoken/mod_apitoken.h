@@ -48,11 +48,21 @@ typedef struct apitoken_accept_t {
     const char **header_names;    /* NULL-terminated; NULL when none */
 } apitoken_accept_t;
 
+/* ApiTokenBasicUser: the user names Basic may carry with a token.  The
+ * owner's name always counts; names compare without regard to the case of
+ * ASCII letters. */
+typedef struct apitoken_basic_user_t {
+    int any;                      /* any user name */
+    const char **names;           /* NULL-terminated; NULL when none */
+} apitoken_basic_user_t;
+
 /* Per-directory settings.  Each field has a "was set" flag so a merge
  * inherits what the child leaves alone, whatever value the parent has. */
 typedef struct apitoken_dir_conf_t {
     const apitoken_accept_t *accept;
+    const apitoken_basic_user_t *basic_user;   /* NULL: the owner only */
     unsigned int accept_set:1;
+    unsigned int basic_user_set:1;
     unsigned int cache_ttl_set:1;
     unsigned int track_usage_set:1;
     unsigned int strip_set:1;
@@ -86,8 +96,29 @@ int apitoken_note_auth_failure(request_rec *r, const char *auth_type);
 int apitoken_fixups(request_rec *r);
 int apitoken_is_ours(request_rec *r);
 apitoken_req_t *apitoken_req_get(request_rec *r);
+
+/* apitoken_error.c */
+/* The error_description texts that name no token and no reason. */
+#define APITOKEN_DESC_NO_CREDENTIALS "this resource needs an access token"
+#define APITOKEN_DESC_INVALID_TOKEN "the access token is not valid"
+#define APITOKEN_DESC_SCOPE \
+    "the token does not hold a scope this resource requires"
+/* The challenge alone, without error_description. */
 void apitoken_set_challenge(request_rec *r, const char *error,
                             const char *scope);
+/* Refuse r with status as RFC 6750 says: the challenge (error NULL: the
+ * bare one sent when no credential came; scope: the insufficient_scope
+ * attribute or NULL) and desc, a client-safe text, which goes into the
+ * challenge as error_description when in_header is set (only once the
+ * client has shown it holds the secret) and into the JSON body always.
+ * The caller returns status; error, scope and desc must live as long as
+ * r (static text or r->pool). */
+void apitoken_refuse(request_rec *r, int status, const char *error,
+                     const char *scope, const char *desc, int in_header);
+/* Forget the refusal (authz granted after all): a later error of this
+ * request is not ours. */
+void apitoken_refusal_clear(request_rec *r);
+void apitoken_error_register_hooks(apr_pool_t *p);
 
 /* apitoken_authz.c */
 void apitoken_register_authz(apr_pool_t *p);

@@ -11,7 +11,7 @@ RUNTIME_PKGS="apache2 sqlite3 curl ca-certificates"
 TEST_PKGS="python3 python3-pytest python3-requests postgresql mariadb-server \
 git wrk valgrind clang libclang-rt-14-dev libaprutil1-dbd-sqlite3 procps \
 util-linux chromium chromium-driver python3-selenium debhelper dpkg-dev \
-fakeroot"
+fakeroot python3-pip"
 
 pkgs=""
 for role in "$@"; do

@@ -1,6 +1,7 @@
 """Every row of the RFC 6750 response table, against SQLite, PostgreSQL
 and MariaDB, under the event, prefork and worker MPMs."""
 
+import re
 import time
 
 import pytest
@@ -93,11 +94,18 @@ def test_210_two_forms(env, dns):
     env.httpd.wait_log(r"APT02001: invalid_request: credentials in both")
 
 
-def _invalid(env, token, reason, path="/api/dns/ok.txt", headers=None):
+def _invalid(env, token, reason, path="/api/dns/ok.txt", headers=None,
+             desc=None, realm=REALM):
+    """401 invalid_token; desc (a regex) is the error_description a client
+    that has shown the secret is given, None where it must get nothing."""
     r = env.httpd.get(path, token=token, headers=headers)
     assert r.status_code == 401, r.text
-    assert challenge(r).endswith('error="invalid_token"')
-    assert challenge(r).startswith("Bearer realm=")
+    if desc is None:
+        assert challenge(r) == realm + ', error="invalid_token"'
+    else:
+        assert re.fullmatch(re.escape(realm + ', error="invalid_token", '
+                                      'error_description="') + desc + '"',
+                            challenge(r)), challenge(r)
     env.httpd.wait_log(r"APT02002: invalid_token: token \S+: " + reason)
 
 
@@ -122,15 +130,29 @@ def test_210_unknown_id(env):
 
 
 def test_210_wrong_secret(env):
+    # Rotated without grace: the first secret is not kept at all, so it is
+    # simply wrong, and nothing more is said.
     t = env.store.create("alice", scopes=["dns"])
     env.store.rotate(t["id"], "0s")
-    _invalid(env, t["token"], "(wrong_secret|rotated_out)")
+    _invalid(env, t["token"], "wrong_secret")
+
+
+def test_210_rotated_out(env):
+    # The previous secret after its grace period (--grace 0 keeps none).
+    t = env.store.create("alice", scopes=["dns"])
+    env.store.rotate(t["id"], "1s")
+    time.sleep(2.1)
+    _invalid(env, t["token"], "rotated_out",
+             desc=re.escape("this secret was replaced when the token was "
+                            "rotated and its grace period has ended; use "
+                            "the new secret"))
 
 
 def test_210_expired(env):
     t = env.store.create("alice", scopes=["dns"])
     env.store.expire(t["id"], "2020-01-01")
-    _invalid(env, t["token"], "expired")
+    _invalid(env, t["token"], "expired",
+             desc=re.escape("the token expired at 2020-01-01T00:00:00Z"))
 
 
 def test_210_revoked(env):
@@ -138,12 +160,15 @@ def test_210_revoked(env):
     assert env.httpd.get("/api/dns/ok.txt",
                          token=t["token"]).status_code == 200
     env.store.revoke(t["id"])
-    _invalid(env, t["token"], "revoked")
+    _invalid(env, t["token"], "revoked",
+             desc=r"the token was revoked at \d{4}-\d\d-\d\dT"
+                  r"\d\d:\d\d:\d\dZ")
 
 
 def test_210_address_not_allowed(env):
     t = env.store.create("alice", scopes=["dns"], allow_ip=["10.0.0.0/8"])
-    _invalid(env, t["token"], "address_not_allowed")
+    _invalid(env, t["token"], "address_not_allowed",
+             desc=re.escape("the token may not be used from 127.0.0.1"))
     ok = env.store.create("alice", scopes=["dns"],
                           allow_ip=["127.0.0.1/32"])
     assert env.httpd.get("/api/dns/ok.txt",
@@ -152,13 +177,18 @@ def test_210_address_not_allowed(env):
 
 def test_210_wrong_cpanel_user(env, dns):
     _invalid(env, None, "user_mismatch", path="/cpanel/ok.txt",
-             headers={"Authorization": "cpanel mallory:" + dns["token"]})
+             headers={"Authorization": "cpanel mallory:" + dns["token"]},
+             realm='Bearer realm="cPanel API"',
+             desc=re.escape("the user name does not match the token's "
+                            "owner"))
 
 
 def test_210_insufficient_scope(env, dns):
     r = env.httpd.get("/api/email/ok.txt", token=dns["token"])
     assert r.status_code == 403
     assert challenge(r) == (REALM + ', error="insufficient_scope", '
+                            'error_description="the token does not hold a '
+                            'scope this resource requires", '
                             'scope="email:write"')
     env.httpd.wait_log(r"APT03002: insufficient_scope: token "
                        + dns["id"] + " lacks email:write")

@@ -58,7 +58,11 @@ def test_220_cpanel_user_mismatch(env, tok):
     r = env.httpd.get("/cpanel/ok.txt", headers={
         "Authorization": "cpanel bob:" + tok["token"]})
     assert r.status_code == 401
-    assert challenge(r).endswith('error="invalid_token"')
+    # The secret was right: the client is told what to fix.
+    assert challenge(r) == ('Bearer realm="cPanel API", '
+                            'error="invalid_token", error_description='
+                            '"the user name does not match the token\'s '
+                            'owner"')
     env.httpd.wait_log("user_mismatch")
 
 
@@ -100,7 +104,8 @@ def test_220_basic_wrong_user(env, tok):
                       headers={"Authorization": basic("bob", tok["token"])})
     assert r.status_code == 401
     assert challenge(r) == ('Bearer realm="git", error="invalid_token", '
-                            'Basic realm="git"')
+                            'error_description="the user name does not '
+                            'match the token\'s owner", Basic realm="git"')
     env.httpd.wait_log("user_mismatch")
 
 

@@ -29,7 +29,11 @@ REALMS = {API: "Hosting API", CPANEL: "cPanel API", BASIC: "git",
 # Expected outcomes:
 #   none   401, WWW-Authenticate: Bearer realm="..." (no error)
 #   req    400, ... error="invalid_request"
-#   tok    401, ... error="invalid_token"
+#   tok    401, ... error="invalid_token" (nothing more: the secret was
+#          not shown)
+#   user   401, ... error="invalid_token" and the user-mismatch
+#          error_description (the secret was right; user names compare
+#          without regard to ASCII case)
 #   ok     200 (GET) and no challenge
 #   core   httpd's own 400 before authentication (no challenge)
 #   method a valid token on a static file with another method: httpd's
@@ -88,11 +92,11 @@ def build_cases(tok, other):
                    ("cpanel alice:" + t + ":x", "req"),
                    ("cpanel alice :" + t, "req"),
                    ("cpanel alice::" + t, "req"),
-                   ("cpanel bob:" + t, "tok"),
-                   ("cpanel ALICE:" + t, "tok"),
-                   ("cpanel alice:" + other["token"], "tok"),
-                   ("cpanel alice';--:" + t, "tok"),
-                   ("cpanel a$(id):" + t, "tok"),
+                   ("cpanel bob:" + t, "user"),
+                   ("cpanel ALICE:" + t, "ok"),
+                   ("cpanel alice:" + other["token"], "user"),
+                   ("cpanel alice';--:" + t, "user"),
+                   ("cpanel a$(id):" + t, "user"),
                    ("cpanel alice' OR '1'='1:" + t, "req"),
                    ("cpanelx alice:" + t, "none"),
                    ("cpane alice:" + t, "none"),
@@ -120,9 +124,9 @@ def build_cases(tok, other):
                    ("Basic " + b64("alice:' OR 1=1--"), "req"),
                    ("Basic " + b64("alice:$(reboot)"), "req"),
                    ("Basic " + b64("alice:hunter2"), "tok"),
-                   ("Basic " + b64("bob:" + t), "tok"),
-                   ("Basic " + b64("alice;rm:" + t), "tok"),
-                   ("Basic " + b64(b"al\xffice:" + t.encode()), "tok"),
+                   ("Basic " + b64("bob:" + t), "user"),
+                   ("Basic " + b64("alice;rm:" + t), "user"),
+                   ("Basic " + b64(b"al\xffice:" + t.encode()), "user"),
                    ("Basic " + b64("alice:" + t + "x").replace("=", "%3D"),
                     "req"),
                    ("Bearer " + t, "none"),
@@ -225,7 +229,7 @@ def build_cases(tok, other):
     add("ctl-hdr-01", HDR, [b"X-API-Token: ab\x01cd"], "core")
     add("utf8-hdr", HDR, [b"X-API-Token: \xc3\xa9"], "req")
     add("utf8-cpanel-user", CPANEL,
-        [b"Authorization: cpanel al\xffice:" + t.encode()], "tok")
+        [b"Authorization: cpanel al\xffice:" + t.encode()], "user")
     # obs-fold: httpd joins the continuation line with a space.
     add("lf-fold", API, [b"Authorization: Bearer\r\n " + t.encode()], "ok")
     add("lf-fold-extra", API,
@@ -285,6 +289,11 @@ def check_one(case, resp):
     elif exp == "tok":
         assert st == 401, where
         assert www == [realm + ', error="invalid_token"'] + extra, where
+    elif exp == "user":
+        assert st == 401, where
+        assert www == [realm + ', error="invalid_token", error_description='
+                       '"the user name does not match the token\'s owner"'
+                       ] + extra, where
     elif exp == "ok":
         assert st == 200, where
         assert www == [], where

@@ -68,12 +68,25 @@ START_TEST(user_mismatch)
     make_pair();
     ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL, "bob", tp),
                      AT_REASON_USER_MISMATCH);
-    ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL, "Alice", tp),
+    ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL, "alicex", tp),
+                     AT_REASON_USER_MISMATCH);
+    ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL, "alic", tp),
                      AT_REASON_USER_MISMATCH);
     ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL, "", tp),
                      AT_REASON_USER_MISMATCH);
     ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL, "alice", tp),
                      AT_REASON_OK);
+    /* ASCII letters compare without regard to case, other bytes exactly. */
+    ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL, "Alice", tp),
+                     AT_REASON_OK);
+    ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL, "ALICE", tp),
+                     AT_REASON_OK);
+    rec.owner = "\xc3\xa9mile";                          /* émile */
+    ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL,
+                                      "\xc3\xa9MILE", tp), AT_REASON_OK);
+    ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, NULL,
+                                      "\xc3\x89mile", tp),  /* Émile */
+                     AT_REASON_USER_MISMATCH);
 }
 END_TEST
 
@@ -250,6 +263,69 @@ START_TEST(reason_strings)
 }
 END_TEST
 
+/* Before the secret has been shown nothing specific is said; after it,
+ * each reason has its text, quote-safe. */
+START_TEST(descriptions)
+{
+    static const at_reason_t generic[] = {
+        AT_REASON_OK, AT_REASON_MALFORMED, AT_REASON_WRONG_PREFIX,
+        AT_REASON_BAD_CHECKSUM, AT_REASON_UNKNOWN_ID, AT_REASON_WRONG_SECRET,
+    };
+    int i;
+
+    make_pair();
+    for (i = 0; i < (int)ARRAY_LEN(generic); i++) {
+        ck_assert_ptr_null(at_reason_description(generic[i], &rec,
+                                                 "192.0.2.1", tp));
+    }
+    rec.expires_at = 1577836800;                 /* 2020-01-01 */
+    ck_assert_str_eq(at_reason_description(AT_REASON_EXPIRED, &rec, NULL,
+                                           tp),
+                     "the token expired at 2020-01-01T00:00:00Z");
+    rec.revoked_at = 1577836801;
+    ck_assert_str_eq(at_reason_description(AT_REASON_REVOKED, &rec, NULL,
+                                           tp),
+                     "the token was revoked at 2020-01-01T00:00:01Z");
+    ck_assert_str_eq(at_reason_description(AT_REASON_REVOKED, NULL, NULL,
+                                           tp), "the token was revoked");
+    ck_assert_str_eq(at_reason_description(AT_REASON_ADDRESS, &rec,
+                                           "2001:db8::1", tp),
+                     "the token may not be used from 2001:db8::1");
+    /* Whatever the address text holds, the result stays quote-safe. */
+    ck_assert_str_eq(at_reason_description(AT_REASON_ADDRESS, &rec,
+                                           "a\"b\\c\r\n", tp),
+                     "the token may not be used from a?b?c??");
+    ck_assert_ptr_nonnull(at_reason_description(AT_REASON_ROTATED_OUT, &rec,
+                                                NULL, tp));
+    ck_assert_ptr_nonnull(at_reason_description(AT_REASON_USER_MISMATCH,
+                                                &rec, NULL, tp));
+}
+END_TEST
+
+/* error_description = *( %x20-21 / %x23-5B / %x5D-7E ) */
+START_TEST(error_text)
+{
+    char all[256];
+    const char *out;
+    int c;
+
+    for (c = 1; c < 256; c++) {
+        all[c - 1] = (char)c;
+    }
+    all[255] = '\0';
+    out = at_error_text(all, tp);
+    ck_assert_uint_eq(strlen(out), 255);
+    for (c = 1; c < 256; c++) {
+        int ok = (c >= 0x20 && c <= 0x21) || (c >= 0x23 && c <= 0x5b)
+                 || (c >= 0x5d && c <= 0x7e);
+
+        ck_assert_int_eq((unsigned char)out[c - 1], ok ? c : '?');
+    }
+    ck_assert_ptr_null(at_error_text(NULL, tp));
+    ck_assert_str_eq(at_error_text("", tp), "");
+}
+END_TEST
+
 static Suite *verify_suite(void)
 {
     Suite *s = suite_create("at_verify");
@@ -264,6 +340,8 @@ static Suite *verify_suite(void)
     tcase_add_loop_test(tc, nets_table, 0, (int)ARRAY_LEN(nets));
     tcase_add_test(tc, nets_null);
     tcase_add_test(tc, reason_strings);
+    tcase_add_test(tc, descriptions);
+    tcase_add_test(tc, error_text);
     suite_add_tcase(s, tc);
     return s;
 }
