@@ -108,7 +108,9 @@
   }
 
   function words(err) {
-    var m = reason(err.message);
+    /* "invalid allowed networks '10.1.2.3/8': '10.1.2.3/8' has host bits
+     * set ..." says the value twice: keep the why. */
+    var m = reason(err.message).replace(/^invalid [a-z ]+? '(?:[^'\\]|\\.)*': /, '');
     if (err.code === 'rate_limited') {
       return WORDING.rate_limited + (err.retry ? ' Try again in ' + plural(+err.retry, 'second') + '.' : ' Try again in a minute.');
     }
@@ -121,9 +123,9 @@
     }
     if (WORDING[err.code]) { return WORDING[err.code]; }
     var f = fieldOf(err);
-    if (f === 'name') { return 'This name cannot be used: ' + m.replace(/^invalid name /, '') + '.'; }
+    if (f === 'name') { return 'This name cannot be used: ' + m + '.'; }
     if (f === 'description') { return 'This description cannot be used: ' + m + '.'; }
-    if (f === 'nets') { return 'Check the allowed networks: ' + m.replace(/^invalid allowed networks /, '') + '.'; }
+    if (f === 'nets') { return 'Check the allowed networks: ' + m + '.'; }
     if (f === 'expiry') { return 'Check the expiry: ' + m + '.'; }
     if (f === 'features') { return 'Check the permissions: ' + m + '.'; }
     return 'That did not work: ' + m + '.';
