@@ -1227,7 +1227,7 @@ static int op_audit(mreq_t *m)
 {
     apr_array_header_t *evs;
     const char *id;
-    int bad = 0, i, rc;
+    int bad = 0, i;
     at_jbuf_t b;
     at_ops_t o;
     apr_status_t rv;
@@ -1236,9 +1236,8 @@ static int op_audit(mreq_t *m)
     if (bad || (id && !at_id_valid(id))) {
         return fail(m->r, HTTP_NOT_FOUND, "not_found", "no such token");
     }
-    if ((rc = db_open(m)) != OK) {
-        return rc;
-    }
+    /* dispatch() has the connection open: a second acquire would take
+     * another one (none is left under prefork) and lose the first. */
     ops_setup(m, &o);
     if ((rv = at_ops_audit(&evs, &o, id)) != APR_SUCCESS) {
         return ops_fail(m, rv, &o);
