@@ -533,13 +533,24 @@
     v.style.height = 'auto';
     v.style.height = (v.scrollHeight + 2) + 'px';
   }
-  window.addEventListener('resize', function () {
-    if ($('secret-dialog').open) { fitSecret(); }
-  });
+  /* Refit whenever the field's width changes (the window, or a scrollbar
+   * appearing in the dialog), not when only its height does. */
+  var secretWidth = 0;
+  if (window.ResizeObserver) {
+    new ResizeObserver(function () {
+      var w = $('secret-value').clientWidth;
+      if (w !== secretWidth) { secretWidth = w; fitSecret(); }
+    }).observe($('secret-value'));
+  } else {
+    window.addEventListener('resize', function () {
+      if ($('secret-dialog').open) { fitSecret(); }
+    });
+  }
 
   function askSecretClose() {
     $('secret-confirm').hidden = false;
     $('secret-buttons').hidden = true;
+    fitSecret();
     $('secret-back').focus();
   }
 
