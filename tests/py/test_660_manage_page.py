@@ -20,6 +20,7 @@ expiry, usage_tracking, the /tokens redirect) without a browser.
 Screenshots go to tests/run/screenshots/66*.png."""
 
 import base64
+import calendar
 import os
 import shutil
 import subprocess
@@ -73,6 +74,13 @@ def page_conf():
 {auth}{feats}
     ApiTokenManageDefaultExpiry 30d
     ApiTokenManageMaxExpiry 400d
+</Location>
+<Location /tokens/nomax>
+    ApiTokenManageMaxExpiry none
+</Location>
+<Location /tokens/short>
+    ApiTokenManageMaxExpiry 10d
+    ApiTokenFeature dns "Only DNS" read
 </Location>
 <Location /tracked/>
 {auth}{feats}
@@ -259,15 +267,31 @@ def test_660_features_levels_and_expiry_api(api_env):
     assert tracked["default_expiry"] is None
     assert tracked["max_expiry"] is None
 
+    # Sections inherit what they do not set, each field on its own; a
+    # default beyond the maximum is the maximum.
+    doc = env.call("alice", "GET", "api/features",
+                   base="/tokens/nomax/").json()
+    assert (doc["default_expiry"], doc["max_expiry"]) == (30 * 86400, None)
+    assert len(doc["features"]) == 4
+    doc = env.call("alice", "GET", "api/features",
+                   base="/tokens/short/").json()
+    assert (doc["default_expiry"], doc["max_expiry"]) == (10 * 86400,
+                                                          10 * 86400)
+    assert doc["features"] == [{"name": "dns", "description": "Only DNS",
+                                "levels": ["read"]}]
+
     # dns:read is feature dns of the catalogue; dns:admin too (levels
     # shape the page, the catalogue check is on features).
     r = env.call("alice", "POST", "api/tokens",
                  {"name": "ro", "scopes": ["dns:read"]}, base="/tokens/")
     assert r.status_code == 201, r.text
     t = r.json()
+    r = env.call("alice", "POST", "api/tokens",
+                 {"name": "adm", "scopes": ["dns:admin"]}, base="/tokens/")
+    assert r.status_code == 201, r.text
     # No expiry named: the default, 30 days.
-    exp = time.mktime(time.strptime(t["expires_at"], "%Y-%m-%dT%H:%M:%SZ"))
-    exp -= time.timezone
+    exp = calendar.timegm(time.strptime(t["expires_at"],
+                                        "%Y-%m-%dT%H:%M:%SZ"))
     assert abs(exp - (time.time() + 30 * 86400)) < 120, t["expires_at"]
     r = env.call("alice", "POST", "api/tokens",
                  {"name": "bad", "scopes": ["nope:read"]}, base="/tokens/")
