@@ -703,12 +703,14 @@
   $('rename-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var t = current, body = {};
-    var name = $('rename-name').value.trim();
-    var desc = $('rename-description').value.trim();
+    var name = $('rename-name').value;
+    var desc = $('rename-description').value;
     clearErrors(renameForm);
-    if (!name) { showError(renameForm, 'name', 'Give the token a name.'); return; }
-    if (name !== t.name) { body.name = name; }
-    if (desc !== (t.description || '')) { body.description = desc || null; }
+    if (!name.trim()) { showError(renameForm, 'name', 'Give the token a name.'); return; }
+    /* Compared as shown, so a value the page would tidy is left alone
+     * unless the user edits it. */
+    if (name !== t.name) { body.name = name.trim(); }
+    if (desc !== (t.description || '')) { body.description = desc.trim() || null; }
     patch($('rename-dialog'), renameForm, t, body, function (doc) {
       return 'Token ' + doc.name + ' saved.';
     });

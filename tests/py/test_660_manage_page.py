@@ -247,6 +247,8 @@ def make_tokens(env):
     }
     st.tool("edit", toks["mixed"]["id"], "--description",
             "made with the tool")
+    # Spaces the page would trim when typed must survive an untouched save.
+    st.tool("edit", toks["dnsread"]["id"], "--description", "  spaced  ")
     return {k: v["id"] for k, v in toks.items()}
 
 
