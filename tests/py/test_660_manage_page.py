@@ -35,8 +35,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import TOKEN_RE
-from httpd_server import STANDARD_CONF, Httpd
-from manage_env import GLOBAL, USERS, ManageEnv, install_assets
+from httpd_server import Httpd
+from manage_env import GLOBAL, MPMS, USERS, ManageEnv, install_assets
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -63,7 +63,8 @@ def page_conf():
     ApiTokenManageAssets "@ROOT@/manage"
     ApiTokenManageCreateLimit 1000
 """
-    return STANDARD_CONF + f"""
+    # Added to ManageEnv's configuration (STANDARD_CONF and /manage/).
+    return f"""
 <Location /api/dns/read/>
     Require apitoken-scope dns:read
 </Location>
@@ -89,7 +90,7 @@ def page_conf():
 """
 
 
-@pytest.fixture(params=["event", "prefork"])
+@pytest.fixture(params=MPMS)
 def env(request):
     e = ManageEnv(request, mpm=request.param, conf=page_conf())
     for sub in ("read", "write"):
@@ -439,7 +440,7 @@ def test_661_save_without_change_keeps_everything(env, browser):
     p.until_closed("perm-dialog")
     with open(env.httpd.access_log) as f:
         assert f.read().count('"PATCH ') == 1
-    env.check_logs()
+    env.stop_and_check()
 
 
 def test_662_errors_in_the_open_dialog(env, browser):
@@ -519,7 +520,7 @@ def test_662_errors_in_the_open_dialog(env, browser):
     text = p.visible_error("name-error", "name")
     assert "already have a token with this name" in text
     shot(browser, "662-error-create")
-    env.check_logs()
+    env.stop_and_check()
 
 
 def test_663_show_once_at_phone_width_and_read_only_token(env, browser):
@@ -603,7 +604,7 @@ def test_663_show_once_at_phone_width_and_read_only_token(env, browser):
     assert p.js("return document.documentElement.scrollWidth "
                 "<= window.innerWidth + 1")
     shot(browser, "663-phone-list")
-    env.check_logs()
+    env.stop_and_check()
 
 
 def test_664_layout_activity_and_tracking(env, browser):
@@ -679,4 +680,4 @@ def test_664_layout_activity_and_tracking(env, browser):
             if e["level"] == "SEVERE"
             and not e["message"].startswith(env.httpd.url("/favicon"))]
     assert not logs, logs
-    env.check_logs()
+    env.stop_and_check()
