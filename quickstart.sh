@@ -135,6 +135,7 @@ ApiTokenDB "$db"
     AuthUserFile "$dir/htpasswd"
     Require valid-user
     SetHandler apitoken-manage
+    ApiTokenManage On
     ApiTokenManageAssets "$dir/manage"
     ApiTokenFeature dns   "DNS zones and records" read write
     ApiTokenFeature email "Mailboxes and forwarders" read write

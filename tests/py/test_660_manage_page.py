@@ -60,6 +60,7 @@ def page_conf():
     AuthUserFile "@ROOT@/conf/htpasswd"
     Require valid-user
     SetHandler apitoken-manage
+    ApiTokenManage On
     ApiTokenManageAssets "@ROOT@/manage"
     ApiTokenManageCreateLimit 1000
 """
