@@ -554,8 +554,16 @@
     $('secret-back').focus();
   }
 
+  function wipeSecret() {
+    $('secret-value').value = '';
+    $('secret-example').textContent = '';
+    $('copy-status').textContent = '';
+  }
+
   function closeSecret() {
     secretCanClose = true;
+    /* Now, not in the close event, which comes a moment later. */
+    wipeSecret();
     closeDialog($('secret-dialog'));
   }
 
@@ -572,9 +580,7 @@
       return;
     }
     /* The secret leaves the page with the dialog. */
-    $('secret-value').value = '';
-    $('secret-example').textContent = '';
-    $('copy-status').textContent = '';
+    wipeSecret();
     giveFocusBack();
   });
   $('secret-back').addEventListener('click', function () {
