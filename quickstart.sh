@@ -1,7 +1,9 @@
 #!/bin/bash
 # Builds mod_apitoken, creates a SQLite token store in a private directory,
 # issues a restricted and a full-access token, starts httpd on 127.0.0.1 with
-# a demo API protected by the module, and prints curl lines that work.
+# a demo API protected by the module and the "Manage API Tokens" page behind a
+# demo login (Basic auth, a password generated into the private directory),
+# and prints curl lines that work.
 #
 #   ./quickstart.sh            (as root on Debian 12)
 #   QUICKSTART_DIR=/path PORT=8080 ./quickstart.sh
@@ -38,6 +40,20 @@ fi
 rm -rf "$dir"
 mkdir -p "$dir/db" "$dir/htdocs" "$dir/cgi-bin" "$dir/logs" "$dir/run"
 chmod 755 "$dir"
+
+# The page, copied where httpd's user can read it (a checkout under /root is
+# not), and a demo login with a fresh password kept in the private dir.
+cp -r "$top/manage" "$dir/manage"
+chmod -R a+rX "$dir/manage"
+demo_pw=$(openssl rand -base64 18 | tr -d '/+=' | cut -c1-20)
+umask 077
+printf '%s\n' "$demo_pw" > "$dir/demo-password"
+printf 'demo:{SHA}%s\n' \
+    "$(printf '%s' "$demo_pw" | openssl dgst -sha1 -binary | base64)" \
+    > "$dir/htpasswd"
+umask 022
+chgrp www-data "$dir/htpasswd"
+chmod 640 "$dir/htpasswd"
 
 # The store: the directory belongs to www-data so httpd can use SQLite's WAL
 # files; root (the tool) can write it too.
@@ -85,6 +101,8 @@ LoadModule mpm_event_module $mods/mod_mpm_event.so
 LoadModule authn_core_module $mods/mod_authn_core.so
 LoadModule authz_core_module $mods/mod_authz_core.so
 LoadModule authz_user_module $mods/mod_authz_user.so
+LoadModule auth_basic_module $mods/mod_auth_basic.so
+LoadModule authn_file_module $mods/mod_authn_file.so
 LoadModule alias_module $mods/mod_alias.so
 LoadModule cgid_module $mods/mod_cgid.so
 LoadModule mime_module $mods/mod_mime.so
@@ -106,6 +124,25 @@ ApiTokenDB "$db"
     ApiTokenAccept bearer scheme:cpanel basic header:X-API-Token
     ApiTokenTrackUsage On
     ApiTokenStripCredentials On
+</Location>
+
+# The self-service page for the demo account (no trailing slash: /tokens
+# redirects to /tokens/).
+<Location /tokens>
+    AuthType Basic
+    AuthName "Demo token management"
+    AuthBasicProvider file
+    AuthUserFile "$dir/htpasswd"
+    Require valid-user
+    SetHandler apitoken-manage
+    ApiTokenManage On
+    ApiTokenManageAssets "$dir/manage"
+    ApiTokenFeature dns   "DNS zones and records" read write
+    ApiTokenFeature email "Mailboxes and forwarders" read write
+    ApiTokenFeature files "Files in the web space"
+    ApiTokenManageDefaultExpiry 30d
+    ApiTokenManageMaxExpiry 365d
+    ApiTokenTrackUsage On
 </Location>
 CONF
 for feature in dns email files; do
@@ -151,7 +188,10 @@ check 200 -H "Authorization: Bearer $full" "$base/api/files/api"
 check 200 -H "Authorization: cpanel demo:$full" "$base/api/email/api"
 check 200 -u "demo:$restricted" "$base/api/dns/api"
 check 401 "$base/api/dns/api"
+check 200 -u "demo:$demo_pw" "$base/tokens/"
 echo
+echo "Manage tokens in a browser: $base/tokens/"
+echo "  user demo, password $demo_pw (also in $dir/demo-password)"
 echo "Manage tokens:  $tool --db $db list"
 if [ -n "${QUICKSTART_DIR:-}" ]; then
     echo "Stop httpd:     QUICKSTART_DIR=$dir $0 stop"

@@ -50,10 +50,12 @@ APLOG_USE_MODULE(apitoken);
 #define MUTEX_TYPE      "apitoken-manage"
 
 #define UNSET -1
+#define NO_EXPIRY 0             /* ApiTokenManage*Expiry never / none */
 
 typedef struct feature_t {
     const char *name;
     const char *description;
+    apr_array_header_t *levels;  /* const char *; NULL = none named */
 } feature_t;
 
 typedef struct manage_conf_t {
@@ -63,6 +65,8 @@ typedef struct manage_conf_t {
     apr_array_header_t *features;    /* feature_t; NULL = unset */
     int limit;                       /* UNSET */
     const char *scope;               /* NULL = unset */
+    apr_int64_t default_expiry;      /* seconds, NO_EXPIRY; UNSET */
+    apr_int64_t max_expiry;          /* seconds, NO_EXPIRY; UNSET */
 } manage_conf_t;
 
 /* ---------------------------------------------------------------------
@@ -77,6 +81,8 @@ static manage_conf_t *conf_for(cmd_parms *cmd, void *dconf)
         m = apr_pcalloc(cmd->pool, sizeof(*m));
         m->enabled = UNSET;
         m->limit = UNSET;
+        m->default_expiry = UNSET;
+        m->max_expiry = UNSET;
         d->manage = m;
     }
     return m;
@@ -97,6 +103,10 @@ void *apitoken_manage_merge(apr_pool_t *p, void *basev, void *addv)
     m->features = add->features ? add->features : base->features;
     m->limit = add->limit != UNSET ? add->limit : base->limit;
     m->scope = add->scope ? add->scope : base->scope;
+    m->default_expiry = add->default_expiry != UNSET ? add->default_expiry
+                                                     : base->default_expiry;
+    m->max_expiry = add->max_expiry != UNSET ? add->max_expiry
+                                             : base->max_expiry;
     return m;
 }
 
@@ -164,16 +174,25 @@ const char *apitoken_manage_set_admins(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* ApiTokenFeature name "description" [level ...] */
 const char *apitoken_manage_set_feature(cmd_parms *cmd, void *dconf,
-                                        const char *name, const char *desc)
+                                        const char *args)
 {
     const char *err = main_config_only(cmd);
+    const char *name = ap_getword_conf(cmd->pool, &args);
+    const char *desc = ap_getword_conf(cmd->pool, &args);
+    apr_array_header_t *levels = NULL;
     manage_conf_t *m;
+    const char *w;
     feature_t *f;
     int i;
 
     if (err) {
         return err;
+    }
+    if (!*name || !*desc) {
+        return "ApiTokenFeature takes a name, a description and optional "
+               "levels";
     }
     m = conf_for(cmd, dconf);
     if (strchr(name, ':') || !at_scope_valid(name)) {
@@ -194,9 +213,29 @@ const char *apitoken_manage_set_feature(cmd_parms *cmd, void *dconf,
                                 "twice", name);
         }
     }
+    /* A level is the part after the colon: dns read -> scope dns:read. */
+    while (*(w = ap_getword_conf(cmd->pool, &args))) {
+        if (strchr(w, ':')
+            || !at_scope_valid(apr_pstrcat(cmd->temp_pool, name, ":", w,
+                                           NULL))) {
+            return apr_psprintf(cmd->pool, "ApiTokenFeature: invalid level "
+                                "%s of %s (1-64 of [a-z0-9_-])", w, name);
+        }
+        if (!levels) {
+            levels = apr_array_make(cmd->pool, 4, sizeof(const char *));
+        }
+        for (i = 0; i < levels->nelts; i++) {
+            if (!strcmp(APR_ARRAY_IDX(levels, i, const char *), w)) {
+                return apr_psprintf(cmd->pool, "ApiTokenFeature: level %s "
+                                    "of %s is listed twice", w, name);
+            }
+        }
+        APR_ARRAY_PUSH(levels, const char *) = w;
+    }
     f = apr_array_push(m->features);
     f->name = name;
     f->description = desc;
+    f->levels = levels;
     return NULL;
 }
 
@@ -232,6 +271,42 @@ const char *apitoken_manage_set_scope(cmd_parms *cmd, void *dconf,
     }
     conf_for(cmd, dconf)->scope = arg;
     return NULL;
+}
+
+/* "never" (or "none") or a duration such as 30d. */
+static const char *set_expiry(cmd_parms *cmd, apr_int64_t *out,
+                              const char *arg)
+{
+    const char *err = NULL;
+    apr_int64_t secs;
+
+    if (!strcmp(arg, "never") || !strcmp(arg, "none")) {
+        *out = NO_EXPIRY;
+        return NULL;
+    }
+    if (at_duration_parse(&secs, arg, &err) != APR_SUCCESS || secs <= 0) {
+        return apr_psprintf(cmd->pool, "%s: %s is not a duration such as "
+                            "30d, or never (%s)", cmd->cmd->name, arg,
+                            err ? err : "zero");
+    }
+    *out = secs;
+    return NULL;
+}
+
+const char *apitoken_manage_set_default_expiry(cmd_parms *cmd, void *dconf,
+                                               const char *arg)
+{
+    const char *err = main_config_only(cmd);
+
+    return err ? err : set_expiry(cmd, &conf_for(cmd, dconf)->default_expiry, arg);
+}
+
+const char *apitoken_manage_set_max_expiry(cmd_parms *cmd, void *dconf,
+                                           const char *arg)
+{
+    const char *err = main_config_only(cmd);
+
+    return err ? err : set_expiry(cmd, &conf_for(cmd, dconf)->max_expiry, arg);
 }
 
 /* ---------------------------------------------------------------------
@@ -390,6 +465,7 @@ typedef struct mreq_t {
     at_store_t *store;
     const char *prefix;
     at_time_t now;
+    int track_usage;             /* ApiTokenTrackUsage here */
 } mreq_t;
 
 static void security_headers(request_rec *r)
@@ -825,6 +901,38 @@ static int field_expiry(mreq_t *m, at_time_t *out, int *given)
     return OK;
 }
 
+/* What a create without "expires" gets: ApiTokenManageDefaultExpiry,
+ * never later than the maximum. */
+static at_time_t default_expiry(const mreq_t *m)
+{
+    apr_int64_t d = m->conf->default_expiry, max = m->conf->max_expiry;
+
+    if (max > 0 && (d <= 0 || d > max)) {
+        d = max;
+    }
+    return d > 0 ? m->now + d : AT_TIME_NONE;
+}
+
+/* ApiTokenManageMaxExpiry: an expiry must come by the end of the UTC day
+ * the maximum reaches, so "90 days" admits that day's date as well. */
+static int check_expiry(mreq_t *m, at_time_t t)
+{
+    apr_int64_t max = m->conf->max_expiry;
+    apr_int64_t days = (max + 86399) / 86400;
+    at_time_t latest;
+
+    if (max <= 0) {
+        return OK;
+    }
+    latest = (m->now + max) / 86400 * 86400 + 86399;
+    if (t == AT_TIME_NONE || t > latest) {
+        return fail(m->r, HTTP_BAD_REQUEST, "expiry_too_far", "tokens here "
+                    "must expire within %" APR_INT64_T_FMT " day%s "
+                    "(ApiTokenManageMaxExpiry)", days, days == 1 ? "" : "s");
+    }
+    return OK;
+}
+
 static void ops_setup(mreq_t *m, at_ops_t *o)
 {
     int i;
@@ -920,6 +1028,18 @@ static int op_create(mreq_t *m)
         || (rc = field_expiry(m, &req.expires, &given)) != OK) {
         return rc;
     }
+    if (!given) {
+        req.expires = default_expiry(m);
+        /* A token caller's new token still lives no longer than it. */
+        if (m->tok && m->tok->rec->expires_at != AT_TIME_NONE
+            && (req.expires == AT_TIME_NONE
+                || req.expires > m->tok->rec->expires_at)) {
+            req.expires = m->tok->rec->expires_at;
+        }
+    }
+    if ((rc = check_expiry(m, req.expires)) != OK) {
+        return rc;
+    }
     if (!req.name) {
         return fail(m->r, HTTP_BAD_REQUEST, "invalid", "field name is "
                     "required");
@@ -973,7 +1093,8 @@ static int op_patch(mreq_t *m, const char *id)
         || (rc = field_words(m, "scopes", &scopes)) != OK
         || (rc = field_expiry(m, &e.expires, &e.expires_set)) != OK
         || (rc = field_str(m, "description", &e.description)) != OK
-        || (rc = field_words(m, "allowed_networks", &nets)) != OK) {
+        || (rc = field_words(m, "allowed_networks", &nets)) != OK
+        || (e.expires_set && (rc = check_expiry(m, e.expires)) != OK)) {
         return rc;
     }
     /* Present but null or empty clears: no description, any address. */
@@ -1106,7 +1227,7 @@ static int op_audit(mreq_t *m)
 {
     apr_array_header_t *evs;
     const char *id;
-    int bad = 0, i, rc;
+    int bad = 0, i;
     at_jbuf_t b;
     at_ops_t o;
     apr_status_t rv;
@@ -1115,9 +1236,8 @@ static int op_audit(mreq_t *m)
     if (bad || (id && !at_id_valid(id))) {
         return fail(m->r, HTTP_NOT_FOUND, "not_found", "no such token");
     }
-    if ((rc = db_open(m)) != OK) {
-        return rc;
-    }
+    /* dispatch() has the connection open: a second acquire would take
+     * another one (none is left under prefork) and lose the first. */
     ops_setup(m, &o);
     if ((rv = at_ops_audit(&evs, &o, id)) != APR_SUCCESS) {
         return ops_fail(m, rv, &o);
@@ -1149,8 +1269,9 @@ static int op_audit(mreq_t *m)
 static int op_features(mreq_t *m)
 {
     const apr_array_header_t *f = m->conf->features;
+    at_time_t d;
     at_jbuf_t b;
-    int i;
+    int i, j;
 
     at_jbuf_init(&b, m->r->pool);
     at_jbuf_raw(&b, "{\"user\": ");
@@ -1158,9 +1279,27 @@ static int op_features(mreq_t *m)
     at_jbuf_raw(&b, ", \"owner\": ");
     at_jbuf_str(&b, m->owner);
     at_jbuf_printf(&b, ", \"admin\": %s, \"catalogue\": %s, "
-                   "\"create_limit\": %d, \"features\": [",
+                   "\"create_limit\": %d, \"usage_tracking\": %s",
                    m->admin ? "true" : "false",
-                   f && f->nelts ? "true" : "false", m->conf->limit);
+                   f && f->nelts ? "true" : "false", m->conf->limit,
+                   m->track_usage ? "true" : "false");
+    /* Seconds; null = never / no maximum. */
+    d = default_expiry(m);
+    at_jbuf_raw(&b, ", \"default_expiry\": ");
+    if (d == AT_TIME_NONE) {
+        at_jbuf_raw(&b, "null");
+    }
+    else {
+        at_jbuf_printf(&b, "%" APR_INT64_T_FMT, (apr_int64_t)(d - m->now));
+    }
+    at_jbuf_raw(&b, ", \"max_expiry\": ");
+    if (m->conf->max_expiry > 0) {
+        at_jbuf_printf(&b, "%" APR_INT64_T_FMT, m->conf->max_expiry);
+    }
+    else {
+        at_jbuf_raw(&b, "null");
+    }
+    at_jbuf_raw(&b, ", \"features\": [");
     for (i = 0; f && i < f->nelts; i++) {
         const feature_t *ft = &APR_ARRAY_IDX(f, i, feature_t);
 
@@ -1168,7 +1307,12 @@ static int op_features(mreq_t *m)
         at_jbuf_str(&b, ft->name);
         at_jbuf_raw(&b, ", \"description\": ");
         at_jbuf_str(&b, ft->description);
-        at_jbuf_raw(&b, "}");
+        at_jbuf_raw(&b, ", \"levels\": [");
+        for (j = 0; ft->levels && j < ft->levels->nelts; j++) {
+            at_jbuf_raw(&b, j ? ", " : "");
+            at_jbuf_str(&b, APR_ARRAY_IDX(ft->levels, j, const char *));
+        }
+        at_jbuf_raw(&b, "]}");
     }
     at_jbuf_raw(&b, "]}");
     return send_json(m->r, HTTP_OK, &b);
@@ -1247,7 +1391,7 @@ static int serve_asset(request_rec *r, const manage_conf_t *c)
  * Dispatch */
 
 static const manage_conf_t manage_default = {
-    0, NULL, NULL, NULL, DEFAULT_LIMIT, DEFAULT_SCOPE
+    0, NULL, NULL, NULL, DEFAULT_LIMIT, DEFAULT_SCOPE, NO_EXPIRY, NO_EXPIRY
 };
 
 static int is_admin(const manage_conf_t *c, const char *user)
@@ -1372,6 +1516,7 @@ static int manage_handler(request_rec *r)
     m.r = r;
     m.conf = c;
     m.now = at_time_now();
+    m.track_usage = d && d->track_usage;
     if (!r->user || !*r->user || at_check_owner(r->user)) {
         return fail(r, HTTP_FORBIDDEN, "no_account", "no usable "
                     "authenticated user; protect this location with httpd "

@@ -26,7 +26,11 @@ const char *apitoken_manage_set_assets(cmd_parms *cmd, void *dconf,
 const char *apitoken_manage_set_admins(cmd_parms *cmd, void *dconf,
                                        const char *args);
 const char *apitoken_manage_set_feature(cmd_parms *cmd, void *dconf,
-                                        const char *name, const char *desc);
+                                        const char *args);
+const char *apitoken_manage_set_default_expiry(cmd_parms *cmd, void *dconf,
+                                               const char *arg);
+const char *apitoken_manage_set_max_expiry(cmd_parms *cmd, void *dconf,
+                                           const char *arg);
 const char *apitoken_manage_set_limit(cmd_parms *cmd, void *dconf,
                                       const char *arg);
 const char *apitoken_manage_set_scope(cmd_parms *cmd, void *dconf,
@@ -49,10 +53,20 @@ const char *apitoken_manage_set_scope(cmd_parms *cmd, void *dconf,
     AP_INIT_RAW_ARGS("ApiTokenManageAdmins", apitoken_manage_set_admins,     \
         NULL, RSRC_CONF | ACCESS_CONF,                                       \
         "Accounts that may manage the tokens of every owner (?owner=)."),    \
-    AP_INIT_TAKE2("ApiTokenFeature", apitoken_manage_set_feature, NULL,      \
+    AP_INIT_RAW_ARGS("ApiTokenFeature", apitoken_manage_set_feature, NULL,   \
         RSRC_CONF | ACCESS_CONF,                                             \
-        "A feature of the catalogue and its description; once any is "       \
-        "given, scopes of other features are refused."),                     \
+        "A feature of the catalogue, its description and optional levels "   \
+        "(dns \"DNS zones\" read write); once any is given, scopes of "       \
+        "other features are refused."),                                      \
+    AP_INIT_TAKE1("ApiTokenManageDefaultExpiry",                             \
+        apitoken_manage_set_default_expiry, NULL, RSRC_CONF | ACCESS_CONF,   \
+        "How long a token made without an expiry lives, such as 30d, or "    \
+        "never (the default)."),                                             \
+    AP_INIT_TAKE1("ApiTokenManageMaxExpiry", apitoken_manage_set_max_expiry, \
+        NULL, RSRC_CONF | ACCESS_CONF,                                       \
+        "The furthest expiry a token made or changed here may have, such "   \
+        "as 90d, or none (the default); never-expiring tokens are then "     \
+        "refused."),                                                         \
     AP_INIT_TAKE1("ApiTokenManageCreateLimit", apitoken_manage_set_limit,    \
         NULL, RSRC_CONF | ACCESS_CONF,                                       \
         "The most tokens one account may create per minute, across all "     \

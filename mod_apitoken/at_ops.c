@@ -507,9 +507,7 @@ static apr_status_t scope_args(at_ops_t *o, scope_args_t *a,
     if ((ch->set && (rv = scopes_of(o, &a->set, ch->set, "scope"))
                     != APR_SUCCESS)
         || (rv = scopes_of(o, &a->add, ch->add, "scope")) != APR_SUCCESS
-        || (rv = scopes_of(o, &a->rm, ch->remove, "scope")) != APR_SUCCESS
-        || (rv = at_ops_check_features(o, a->set, "scope")) != APR_SUCCESS
-        || (rv = at_ops_check_features(o, a->add, "scope"))
+        || (rv = scopes_of(o, &a->rm, ch->remove, "scope"))
            != APR_SUCCESS) {
         return rv;
     }
@@ -526,7 +524,8 @@ static apr_status_t scope_args(at_ops_t *o, scope_args_t *a,
 static apr_status_t apply_scope(at_ops_t *o, at_token_rec_t *rec,
                                 const scope_args_t *a, const char **detail)
 {
-    apr_array_header_t *cur, *next;
+    apr_array_header_t *cur, *held, *next, *one;
+    apr_status_t rv;
     const char *bad;
     int i;
 
@@ -534,6 +533,7 @@ static apr_status_t apply_scope(at_ops_t *o, at_token_rec_t *rec,
         return abort_tx(o, fail(o, APR_EGENERAL, "scope: token %s has an "
                                 "unreadable scope %s", rec->id, Q(bad)));
     }
+    held = cur;
     if (a->set) {
         cur = a->set;
     }
@@ -561,6 +561,22 @@ static apr_status_t apply_scope(at_ops_t *o, at_token_rec_t *rec,
     if (at_scopes_normalise(&cur, next, &bad, o->pool) != APR_SUCCESS) {
         return abort_tx(o, fail(o, APR_EINVAL, "scope: invalid scope %s",
                                 Q(bad)));
+    }
+    /* The catalogue judges what is granted anew, on the final set: a scope
+     * the token holds already (given by the tool, or before the catalogue
+     * changed) is kept when the rest of the set changes. */
+    one = apr_array_make(o->pool, 1, sizeof(const char *));
+    for (i = 0; o->features && i < cur->nelts; i++) {
+        const char *sc = APR_ARRAY_IDX(cur, i, const char *);
+
+        if (has_word(held, sc)) {
+            continue;
+        }
+        apr_array_clear(one);
+        APR_ARRAY_PUSH(one, const char *) = sc;
+        if ((rv = at_ops_check_features(o, one, "scope")) != APR_SUCCESS) {
+            return abort_tx(o, rv);
+        }
     }
     if (a->full == 1) {
         rec->full_access = 1;

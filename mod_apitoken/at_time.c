@@ -239,6 +239,13 @@ static apr_status_t parse_absolute(at_time_t *out, const char *s,
         *err = "unexpected characters after the date";
         return APR_EINVAL;
     }
+    else {
+        /* A bare date is the whole of that day: a token that expires on
+         * 2026-12-31 works until 23:59:59Z, as the page says. */
+        hh = 23;
+        mi = 59;
+        ss = 59;
+    }
     t = days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400
         + hh * 3600 + mi * 60 + ss - off;
     /* 0 means "never", so the epoch itself cannot be a date. */

@@ -15,7 +15,7 @@ at_time_t at_time_now(void);
 /* Parse an expiry or cut-off:
  *   "never"                         -> AT_TIME_NONE
  *   "+30d" "+12h" "+90m" "+45s" "+2w" -> now + duration
- *   "2026-12-31"                    -> 2026-12-31T00:00:00Z
+ *   "2026-12-31"                    -> 2026-12-31T23:59:59Z (end of day)
  *   "2026-12-31T12:00[:00][Z|+02:00|-0500]" (also ' ' instead of 'T')
  * No zone means UTC.  On error returns APR_EINVAL and *err says why. */
 apr_status_t at_time_parse(at_time_t *out, const char *s, at_time_t now,

@@ -1056,6 +1056,11 @@ int at_cmd_log(at_cli_t *c)
                          != AT_EXIT_OK) {
         return code;
     }
+    else if (c->since && strlen(c->since) == 10) {
+        /* A bare date names the whole day (its end, for an expiry): since
+         * that day is from its start. */
+        since -= 86399;
+    }
     if (c->since && since == AT_TIME_NONE) {
         return at_cli_fail(c, AT_EXIT_USAGE, "log: --since needs a date, "
                            "not %s", at_ops_quote(c->since, c->pool));

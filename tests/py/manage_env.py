@@ -7,7 +7,8 @@ apitoken-manage), for the test_6xx suites.
 
 /manage/ is protected by HTTP Basic (mod_auth_basic + mod_authn_file, a
 private htpasswd file); /tmanage/ by API tokens (AuthType apitoken).  Both
-serve the page from the source tree's manage/ directory.
+serve the page from a copy of the source tree's manage/ directory in the
+server root, which httpd's user can read wherever the checkout is.
 """
 
 import base64
@@ -15,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 
 import requests
 
@@ -44,7 +46,7 @@ def manage_conf(limit=1000):
     feats = "\n".join(f'    ApiTokenFeature {n} "{d}"' for n, d in FEATURES)
     common = f"""    SetHandler apitoken-manage
     ApiTokenManage On
-    ApiTokenManageAssets "{SRC_ASSETS}"
+    ApiTokenManageAssets "@ROOT@/manage"
     ApiTokenManageAdmins root
 {feats}
 """
@@ -87,6 +89,18 @@ LoadModule authn_file_module /usr/lib/apache2/modules/mod_authn_file.so
 """
 
 
+def install_assets(root):
+    """Copy the page into the server root (world-readable, like /tmp's
+    server roots): a checkout in /root (mode 700) is not readable by the
+    user httpd runs as."""
+    dst = os.path.join(root, "manage")
+    shutil.copytree(SRC_ASSETS, dst, dirs_exist_ok=True)
+    os.chmod(dst, 0o755)
+    for n in os.listdir(dst):
+        os.chmod(os.path.join(dst, n), 0o644)
+    return dst
+
+
 def write_htpasswd(path):
     with open(path, "w") as f:
         for u, pw in USERS.items():
@@ -107,6 +121,7 @@ class ManageEnv(Env):
         h = Httpd(store.url, mpm=mpm, conf=manage_conf() + conf,
                   global_conf=GLOBAL + global_conf)
         write_htpasswd(os.path.join(h.root, "conf", "htpasswd"))
+        install_assets(h.root)
         try:
             h.start()
         except Exception:
@@ -179,5 +194,5 @@ class ManageEnv(Env):
 
 
 __all__ = ["ManageEnv", "CHILD_CRASH", "MPMS", "USERS", "FEATURES", "CSRF",
-           "ALLOW", "ALLOW_DB_DOWN", "SRC_ASSETS", "write_htpasswd",
-           "manage_conf", "GLOBAL"]
+           "ALLOW", "ALLOW_DB_DOWN", "SRC_ASSETS", "install_assets",
+           "write_htpasswd", "manage_conf", "GLOBAL"]

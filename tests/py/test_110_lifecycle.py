@@ -205,7 +205,8 @@ def test_116_expire(db):
     a = create(db, "alice", "e", "--scope", "dns")
     rc, doc, err = runjson(["expire", a["id"], "2020-01-01"], db=db.url)
     assert rc == 0, err
-    assert doc["expires_at"] == "2020-01-01T00:00:00Z"
+    # A bare date is the end of that day (UTC).
+    assert doc["expires_at"] == "2020-01-01T23:59:59Z"
     assert doc["status"] == "expired"
     rc, out, err = verify(db, a["token"])
     assert rc == 1 and "expired" in err

@@ -23,7 +23,8 @@ import time
 import pytest
 
 from httpd_server import Env, Httpd, open_store
-from manage_env import GLOBAL, ManageEnv, manage_conf, write_htpasswd
+from manage_env import (GLOBAL, ManageEnv, install_assets, manage_conf,
+                        write_htpasswd)
 
 BODY = 63000
 GROWTH_KB = 8 * 1024
@@ -53,6 +54,7 @@ class OneChildEnv(ManageEnv):
         h = Httpd(store.url, mpm=mpm, conf=manage_conf(),
                   global_conf=GLOBAL + "\n".join(ONE_CHILD[mpm]) + "\n")
         write_htpasswd(os.path.join(h.root, "conf", "htpasswd"))
+        install_assets(h.root)
         try:
             h.start()
         except Exception:
