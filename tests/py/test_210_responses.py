@@ -150,7 +150,7 @@ def test_210_rotated_out(env):
 
 def test_210_expired(env):
     t = env.store.create("alice", scopes=["dns"])
-    env.store.expire(t["id"], "2020-01-01")
+    env.store.expire(t["id"], "2020-01-01T00:00:00Z")
     _invalid(env, t["token"], "expired",
              desc=re.escape("the token expired at 2020-01-01T00:00:00Z"))
 

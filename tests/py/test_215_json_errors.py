@@ -128,7 +128,7 @@ def test_215_generic_before_the_secret(env, dns):
 
 def test_215_reason_after_the_secret(env):
     t = env.store.create("alice", scopes=["dns"])
-    env.store.expire(t["id"], "2020-01-01")
+    env.store.expire(t["id"], "2020-01-01T00:00:00Z")
     r = env.httpd.get("/api/dns/ok.txt", token=t["token"], headers=JSON)
     desc = "the token expired at 2020-01-01T00:00:00Z"
     assert_json(r, 401, "invalid_token", desc)

@@ -277,7 +277,7 @@ def test_265_curl_oauth2_bearer(env):
     code, ctype, body = curl("--oauth2-bearer", t["token"],
                              h.url("/api/dns/ok.json"))
     assert (code, body) == (200, '{"ok": true}\n')
-    store.expire(t["id"], "2020-01-01")
+    store.expire(t["id"], "2020-01-01T00:00:00Z")
     code, ctype, body = curl("--oauth2-bearer", t["token"], "-H",
                              "Accept: application/json",
                              h.url("/api/dns/ok.json"))
