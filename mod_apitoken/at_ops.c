@@ -222,22 +222,17 @@ static const char *time_text(at_ops_t *o, at_time_t t, const char *dflt)
 }
 
 /* APR_EACCES (transaction rolled back) when rec reaches beyond what a
- * token caller holds; see at_ops_bound_t.  Runs on the record as it is
- * about to be written, and on the record as it was before a change. */
-static apr_status_t within_bound(at_ops_t *o, const at_token_rec_t *rec,
-                                 const char *what)
+ * token caller holds (o->bound, which must be set); see at_ops_bound_t.
+ * Runs on the record as it is about to be written, and on the record as
+ * it was before a change; subject names the token in the message. */
+static apr_status_t check_bound(at_ops_t *o, const at_token_rec_t *rec,
+                                const char *what, const char *subject)
 {
     const at_ops_bound_t *b = o->bound;
     apr_array_header_t *sc;
     const char *bad = NULL;
-    const char *subject = rec->id ? apr_pstrcat(o->pool, "token ", rec->id,
-                                                NULL)
-                                  : "the new token";
     int i;
 
-    if (!b) {
-        return APR_SUCCESS;
-    }
     if (rec->full_access && !b->full_access) {
         return abort_tx(o, fail(o, APR_EACCES, "%s: %s has full access, "
                                 "which the calling token does not hold",
@@ -280,6 +275,17 @@ static apr_status_t within_bound(at_ops_t *o, const at_token_rec_t *rec,
                                 b->nets));
     }
     return APR_SUCCESS;
+}
+
+/* An existing token, named by its id in the message. */
+static apr_status_t within_bound(at_ops_t *o, const at_token_rec_t *rec,
+                                 const char *what)
+{
+    if (!o->bound) {
+        return APR_SUCCESS;
+    }
+    return check_bound(o, rec, what,
+                       apr_pstrcat(o->pool, "token ", rec->id, NULL));
 }
 
 apr_status_t at_ops_check_features(at_ops_t *o,
@@ -351,7 +357,7 @@ apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
     apr_array_header_t *scopes;
     at_token_t tok;
     char *digest;
-    const char *err, *nets = "", *new_id;
+    const char *err, *nets = "";
     apr_status_t rv;
 
     token[0] = '\0';
@@ -441,10 +447,8 @@ apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
         }
     }
     /* Named "the new token" in the message: its id is not given out. */
-    new_id = rec->id;
-    rec->id = NULL;
-    rv = within_bound(o, rec, "create");
-    rec->id = new_id;
+    rv = o->bound ? check_bound(o, rec, "create", "the new token")
+                  : APR_SUCCESS;
     if (rv != APR_SUCCESS) {
         OPENSSL_cleanse(token, AT_TOKEN_MAX + 1);
         return rv;
