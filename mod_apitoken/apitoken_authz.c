@@ -12,7 +12,9 @@
 #include <apr_strings.h>
 
 #include "at_scope.h"
-#include "mod_apitoken.h"
+#include "apitoken_authz.h"
+#include "apitoken_authn.h"
+#include "apitoken_error.h"
 #include "apitoken_status.h"
 
 APLOG_USE_MODULE(apitoken);

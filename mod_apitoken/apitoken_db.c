@@ -34,12 +34,15 @@ static const char default_driver_dir[] = AT_DBI_DRIVERDIR;
 #include <apr_atomic.h>
 #include <apr_file_info.h>
 #include <apr_file_io.h>
+#include <apr_reslist.h>
+#include <apr_thread_mutex.h>
 
 #include <unixd.h>
 
 #include "at_store_dbi.h"
 #include "at_store_sqlite_fast.h"
-#include "mod_apitoken.h"
+#include "apitoken_db.h"
+#include "apitoken_config.h"
 #include "apitoken_status.h"
 
 APLOG_USE_MODULE(apitoken);

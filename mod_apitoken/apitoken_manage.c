@@ -23,6 +23,7 @@
 #include <apr_strings.h>
 
 #include "at_scope.h"
+#include "apitoken_manage.h"
 #include "apitoken_manage_internal.h"
 
 APLOG_USE_MODULE(apitoken);

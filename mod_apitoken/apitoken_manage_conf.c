@@ -10,6 +10,7 @@
 #include <apr_strings.h>
 
 #include "at_scope.h"
+#include "apitoken_manage.h"
 #include "apitoken_manage_internal.h"
 
 static manage_conf_t *conf_for(cmd_parms *cmd, void *dconf)

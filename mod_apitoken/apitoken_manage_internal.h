@@ -15,8 +15,9 @@
 
 #include "at_json.h"
 #include "at_ops.h"
-#include "apitoken_manage.h"
-#include "mod_apitoken.h"
+#include "apitoken_authn.h"
+#include "apitoken_config.h"
+#include "apitoken_db.h"
 
 #ifndef AT_MANAGE_ASSETS
 #define AT_MANAGE_ASSETS "/usr/share/mod_apitoken/manage"

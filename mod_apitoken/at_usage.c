@@ -296,7 +296,7 @@ apr_status_t at_ops_revoke_leaked(at_token_rec_t **recp, int *already,
 
     *already = 0;
     if (reason && at_check_description(reason) != NULL) {
-        return fail(o, APR_EINVAL, "revoke-leaked: invalid --reason %s: %s",
+        return fail(o, APR_EINVAL, "invalid reason %s: %s",
                     at_ops_quote(reason, o->pool),
                     at_check_description(reason));
     }
@@ -354,11 +354,11 @@ apr_status_t at_ops_revoke_owner(apr_array_header_t **recsp, at_ops_t *o,
     int i;
 
     if ((err = at_check_stored_owner(owner)) != NULL) {
-        return fail(o, APR_EINVAL, "revoke: invalid --owner %s: %s",
+        return fail(o, APR_EINVAL, "invalid owner %s: %s",
                     at_ops_quote(owner, o->pool), err);
     }
     if (reason && (err = at_check_description(reason)) != NULL) {
-        return fail(o, APR_EINVAL, "revoke: invalid --reason %s: %s",
+        return fail(o, APR_EINVAL, "invalid reason %s: %s",
                     at_ops_quote(reason, o->pool), err);
     }
     if (at_store_begin(o->store, 1) != APR_SUCCESS) {
