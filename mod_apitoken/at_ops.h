@@ -151,6 +151,45 @@ apr_status_t at_ops_check_features(at_ops_t *o,
                                    const apr_array_header_t *scopes,
                                    const char *what);
 
+/* What at_ops_init_store did. */
+typedef struct at_ops_init_t {
+    const char *prefix;         /* the schema's token prefix */
+    int created;                /* a new schema */
+    int upgraded;               /* an older schema brought up to date */
+} at_ops_init_t;
+
+/* Create the schema, or upgrade an older one, with want_prefix (NULL: the
+ * schema's own, or AT_DEFAULT_PREFIX for a new one; a different prefix
+ * than the schema's is APR_EEXIST).  A creation or an upgrade is audited
+ * ("init"); a schema already up to date is left as it is.  o->prefix is
+ * not used. */
+apr_status_t at_ops_init_store(at_ops_init_t *res, at_ops_t *o,
+                               const char *want_prefix);
+
+/* Delete the tokens that ended (revoked, or expired) before `before`
+ * (AT_TIME_NONE: any time), one audit event each and one for the prune;
+ * dry_run: only say which.  *gone: their ids (const char *). */
+apr_status_t at_ops_prune(apr_array_header_t **gone, at_ops_t *o,
+                          at_time_t before, int dry_run);
+
+/* A leaked token string: genuine when it parses with the schema's prefix
+ * and checksum, its id exists and the secret's digest matches the current
+ * or the previous secret (even after its grace period).  Genuine: revokes
+ * it unless revoked already (*already = 1) and records an audit event
+ * "revoke" with the reason, all in one transaction; *rec is the token.
+ * Not genuine: APR_NOTFOUND, and o->error names nothing about the token.
+ * The caller wipes the string. */
+apr_status_t at_ops_revoke_leaked(at_token_rec_t **rec, int *already,
+                                  at_ops_t *o, const char *token,
+                                  const char *reason);
+
+/* Revoke every token of owner not yet revoked (expired ones too: a new
+ * expiry would bring them back) in one transaction, one audit event per
+ * token.  *recs: the tokens revoked now (at_token_rec_t *), possibly
+ * none. */
+apr_status_t at_ops_revoke_owner(apr_array_header_t **recs, at_ops_t *o,
+                                 const char *owner, const char *reason);
+
 /* Quoted, escaped form of a user-supplied value for an error message:
  * control characters (C0, DEL and C1), backslash, quote and invalid UTF-8
  * become \xNN, one per byte (U+009B: \xc2\x9b); long values are

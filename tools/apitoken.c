@@ -390,25 +390,6 @@ int at_cli_open(at_cli_t *c, int create, int need_schema)
     return AT_EXIT_OK;
 }
 
-int at_cli_begin(at_cli_t *c, int write)
-{
-    if (at_store_begin(c->store, write) != APR_SUCCESS) {
-        return at_cli_fail(c, AT_EXIT_DB, "cannot start a transaction: %s",
-                           at_store_error(c->store));
-    }
-    c->in_tx = 1;
-    return AT_EXIT_OK;
-}
-
-int at_cli_abort(at_cli_t *c, int code)
-{
-    if (c->in_tx) {
-        c->in_tx = 0;
-        at_store_rollback(c->store);
-    }
-    return code;
-}
-
 int at_cli_store_fail(at_cli_t *c, apr_status_t rv, const char *what,
                       const char *id)
 {
@@ -430,34 +411,7 @@ int at_cli_store_fail(at_cli_t *c, apr_status_t rv, const char *what,
         code = at_cli_fail(c, AT_EXIT_DB, "database error during %s: %s",
                            what, at_store_error(c->store));
     }
-    return at_cli_abort(c, code);
-}
-
-int at_cli_finish(at_cli_t *c, const char *action, const char *token_id,
-                  const char *detail)
-{
-    at_audit_rec_t ev;
-    apr_status_t rv;
-
-    memset(&ev, 0, sizeof(ev));
-    ev.at = c->now;
-    ev.action = action;
-    ev.token_id = token_id ? token_id : "";
-    ev.actor = c->actor;
-    ev.detail = detail ? detail : "";
-    if ((rv = at_store_audit_add(c->store, &ev)) != APR_SUCCESS) {
-        return at_cli_store_fail(c, rv, "audit", token_id);
-    }
-    if ((rv = at_store_bump_change(c->store)) != APR_SUCCESS) {
-        return at_cli_store_fail(c, rv, "change marker", token_id);
-    }
-    c->in_tx = 0;
-    if (at_store_commit(c->store) != APR_SUCCESS) {
-        at_store_rollback(c->store);
-        return at_cli_fail(c, AT_EXIT_DB, "commit failed: %s",
-                           at_store_error(c->store));
-    }
-    return AT_EXIT_OK;
+    return code;
 }
 
 /* "CMD: " before an option error, or nothing before the command is known
@@ -790,7 +744,6 @@ int main(int argc, const char *const *argv)
     code = run(&cli, argc, argv);
 
     if (cli.store) {
-        at_cli_abort(&cli, 0);
         at_store_close(cli.store);
     }
     if (cli.dbi_ready) {

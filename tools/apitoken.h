@@ -72,7 +72,6 @@ typedef struct at_cli_t {
     int dbi_ready;
     dbi_inst inst;
     at_store_t *store;
-    int in_tx;
     const char *schema_prefix;      /* from the schema's meta row */
 } at_cli_t;
 
@@ -85,13 +84,8 @@ int at_cli_fail(at_cli_t *c, int code, const char *fmt, ...)
 /* Store plumbing shared by the handlers (apitoken.c).  Each returns an exit
  * code, 0 on success, after printing its own error line. */
 int at_cli_open(at_cli_t *c, int create, int need_schema);
-int at_cli_begin(at_cli_t *c, int write);
-/* Audit event, change marker, commit. */
-int at_cli_finish(at_cli_t *c, const char *action, const char *token_id,
-                  const char *detail);
-/* Roll back an open transaction (if any) and return code. */
-int at_cli_abort(at_cli_t *c, int code);
-/* Map a store status to an exit code with one error line; rolls back. */
+/* Map a store status of a read to an exit code with one error line (the
+ * changes go through at_ops, which owns their transactions). */
 int at_cli_store_fail(at_cli_t *c, apr_status_t rv, const char *what,
                       const char *id);
 

@@ -177,72 +177,33 @@ static void wipe_token(at_cli_t *c, char *str)
 
 int at_cmd_init(at_cli_t *c)
 {
-    const char *prefix = NULL, *use;
-    int version = 0, fresh, code;
-    apr_int64_t seq;
+    at_ops_init_t res;
+    at_ops_t o;
     apr_status_t rv;
+    int code;
 
-    if (c->prefix && !at_prefix_valid(c->prefix)) {
-        return at_cli_fail(c, AT_EXIT_USAGE, "init: invalid prefix %s "
-                           "(1-%d characters of [a-z0-9], starting with a "
-                           "letter)", at_ops_quote(c->prefix, c->pool),
-                           AT_PREFIX_MAX);
-    }
     if ((code = at_cli_open(c, 1, 0)) != AT_EXIT_OK) {
         return code;
     }
-    rv = at_store_get_meta(c->store, &prefix, &version, &seq, c->pool);
-    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
-        return at_cli_fail(c, AT_EXIT_DB, "cannot read schema of %s: %s",
-                           c->store->url->redacted,
-                           at_store_error(c->store));
-    }
-    fresh = rv == APR_NOTFOUND;
-    if (!fresh && c->prefix && prefix && strcmp(prefix, c->prefix)) {
-        return at_cli_fail(c, AT_EXIT_NOTFOUND, "init: the schema already "
-                           "uses prefix %s; it cannot be changed",
-                           at_ops_quote(prefix, c->pool));
-    }
-    if (!fresh && version > AT_SCHEMA_VERSION) {
-        return at_cli_fail(c, AT_EXIT_DB, "schema version %d of %s is newer "
-                           "than this tool (%d)", version,
-                           c->store->url->redacted, AT_SCHEMA_VERSION);
-    }
-    use = c->prefix ? c->prefix
-                    : (!fresh && prefix && *prefix ? prefix
-                                                   : AT_DEFAULT_PREFIX);
-    if (at_store_init_schema(c->store, use) != APR_SUCCESS) {
-        return at_cli_fail(c, AT_EXIT_DB, "cannot create the schema in %s: "
-                           "%s", c->store->url->redacted,
-                           at_store_error(c->store));
-    }
-    if (fresh || version != AT_SCHEMA_VERSION) {
-        code = at_cli_begin(c, 1);
-        if (code == AT_EXIT_OK) {
-            code = at_cli_finish(c, "init", "",
-                                 apr_psprintf(c->pool, "schema version %d, "
-                                              "prefix %s", AT_SCHEMA_VERSION,
-                                              use));
-        }
-        if (code != AT_EXIT_OK) {
-            return code;
-        }
+    ops_init(c, &o);
+    if ((rv = at_ops_init_store(&res, &o, c->prefix)) != APR_SUCCESS) {
+        return at_cli_fail(c, ops_code(rv), "init: %s", o.error);
     }
     if (c->json) {
         fprintf(c->out, "{\"database\": ");
         at_json_str(c->out, c->store->url->redacted);
         fprintf(c->out, ", \"schema_version\": %d, \"prefix\": ",
                 AT_SCHEMA_VERSION);
-        at_json_str(c->out, use);
+        at_json_str(c->out, res.prefix);
         fprintf(c->out, ", \"created\": %s, \"upgraded\": %s}\n",
-                fresh ? "true" : "false",
-                !fresh && version != AT_SCHEMA_VERSION ? "true" : "false");
+                res.created ? "true" : "false",
+                res.upgraded ? "true" : "false");
     }
     else {
         fprintf(c->out, "%s schema version %d in %s (token prefix %s)\n",
-                fresh ? "Created" : (version != AT_SCHEMA_VERSION
-                                     ? "Upgraded" : "Up to date:"),
-                AT_SCHEMA_VERSION, c->store->url->redacted, use);
+                res.created ? "Created"
+                            : (res.upgraded ? "Upgraded" : "Up to date:"),
+                AT_SCHEMA_VERSION, c->store->url->redacted, res.prefix);
     }
     return AT_EXIT_OK;
 }
@@ -770,8 +731,9 @@ int at_cmd_delete(at_cli_t *c)
 
 int at_cmd_prune(at_cli_t *c)
 {
-    apr_array_header_t *all, *gone;
+    apr_array_header_t *gone;
     at_time_t before = AT_TIME_NONE;
+    at_ops_t o;
     apr_status_t rv;
     int i, code;
 
@@ -783,59 +745,12 @@ int at_cmd_prune(at_cli_t *c)
         return at_cli_fail(c, AT_EXIT_USAGE, "prune: --before needs a date, "
                            "not %s", at_ops_quote(c->before, c->pool));
     }
-    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK
-        || (code = at_cli_begin(c, 1)) != AT_EXIT_OK) {
+    if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
         return code;
     }
-    if ((rv = at_store_list(&all, c->store, NULL, c->pool)) != APR_SUCCESS) {
-        return at_cli_store_fail(c, rv, "prune", NULL);
-    }
-    gone = apr_array_make(c->pool, 8, sizeof(const char *));
-    for (i = 0; i < all->nelts; i++) {
-        at_token_rec_t *r = APR_ARRAY_IDX(all, i, at_token_rec_t *);
-        at_time_t ended = AT_TIME_NONE;
-        at_audit_rec_t ev;
-
-        if (r->revoked_at != AT_TIME_NONE) {
-            ended = r->revoked_at;
-        }
-        if (r->expires_at != AT_TIME_NONE && r->expires_at <= c->now
-            && (ended == AT_TIME_NONE || r->expires_at < ended)) {
-            ended = r->expires_at;
-        }
-        if (ended == AT_TIME_NONE
-            || (before != AT_TIME_NONE && ended >= before)) {
-            continue;
-        }
-        if (c->dry_run) {
-            APR_ARRAY_PUSH(gone, const char *) = r->id;
-            continue;
-        }
-        if ((rv = at_store_remove(c->store, r->id)) != APR_SUCCESS) {
-            return at_cli_store_fail(c, rv, "prune", r->id);
-        }
-        memset(&ev, 0, sizeof(ev));
-        ev.at = c->now;
-        ev.action = "delete";
-        ev.token_id = r->id;
-        ev.owner = r->owner;
-        ev.actor = c->actor;
-        ev.detail = apr_psprintf(c->pool, "pruned (%s), owner %s, name %s",
-                                 at_token_rec_status(r, c->now), r->owner,
-                                 r->name);
-        if ((rv = at_store_audit_add(c->store, &ev)) != APR_SUCCESS) {
-            return at_cli_store_fail(c, rv, "audit", r->id);
-        }
-        APR_ARRAY_PUSH(gone, const char *) = r->id;
-    }
-    if (c->dry_run) {
-        at_cli_abort(c, AT_EXIT_OK);
-    }
-    else if ((code = at_cli_finish(c, "prune", "",
-                                   apr_psprintf(c->pool, "%d tokens deleted",
-                                                gone->nelts)))
-             != AT_EXIT_OK) {
-        return code;
+    ops_init(c, &o);
+    if ((rv = at_ops_prune(&gone, &o, before, c->dry_run)) != APR_SUCCESS) {
+        return ops_fail(c, &o, rv);
     }
     if (c->json) {
         fprintf(c->out, "{\"%s\": %d, \"ids\": [",
