@@ -82,7 +82,6 @@ int manage_fail(request_rec *r, int status, const char *code,
                 const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int manage_ops_fail(mreq_t *m, apr_status_t rv, const at_ops_t *o);
-void manage_json_time(at_jbuf_t *b, at_time_t t);
 void manage_json_token(at_jbuf_t *b, const at_token_rec_t *t, at_time_t now,
                        const char *secret);
 int manage_send_token(mreq_t *m, int status, const at_token_rec_t *t,

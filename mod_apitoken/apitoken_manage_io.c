@@ -16,6 +16,7 @@
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 
+#include "at_token_json.h"
 #include "apitoken_manage_internal.h"
 
 APLOG_USE_MODULE(apitoken);
@@ -128,57 +129,10 @@ static const char *manage_status_of(const at_token_rec_t *t, at_time_t now)
     return st;
 }
 
-void manage_json_time(at_jbuf_t *b, at_time_t t)
-{
-    char buf[AT_TIME_STRLEN + 1];
-
-    if (t == AT_TIME_NONE) {
-        at_jbuf_raw(b, "null");
-        return;
-    }
-    at_time_format(buf, t);
-    at_jbuf_str(b, buf);
-}
-
 void manage_json_token(at_jbuf_t *b, const at_token_rec_t *t, at_time_t now,
                        const char *secret)
 {
-    at_jbuf_raw(b, "{\"id\": ");
-    at_jbuf_str(b, t->id);
-    at_jbuf_raw(b, ", \"owner\": ");
-    at_jbuf_str(b, t->owner);
-    at_jbuf_raw(b, ", \"name\": ");
-    at_jbuf_str(b, t->name);
-    at_jbuf_raw(b, ", \"description\": ");
-    at_jbuf_str(b, t->description);
-    at_jbuf_raw(b, ", \"full_access\": ");
-    at_jbuf_raw(b, t->full_access ? "true" : "false");
-    at_jbuf_raw(b, ", \"scopes\": ");
-    at_jbuf_words(b, t->scopes);
-    at_jbuf_raw(b, ", \"allowed_networks\": ");
-    at_jbuf_words(b, t->allowed_nets);
-    at_jbuf_raw(b, ", \"status\": ");
-    at_jbuf_str(b, manage_status_of(t, now));
-    at_jbuf_raw(b, ", \"created_at\": ");
-    manage_json_time(b, t->created_at);
-    at_jbuf_raw(b, ", \"expires_at\": ");
-    manage_json_time(b, t->expires_at);
-    at_jbuf_raw(b, ", \"revoked_at\": ");
-    manage_json_time(b, t->revoked_at);
-    at_jbuf_raw(b, ", \"last_used_at\": ");
-    manage_json_time(b, t->last_used_at);
-    at_jbuf_raw(b, ", \"last_used_addr\": ");
-    at_jbuf_str(b, t->last_used_addr && *t->last_used_addr
-                   ? t->last_used_addr : NULL);
-    at_jbuf_raw(b, ", \"previous_secret_until\": ");
-    manage_json_time(b, t->prev_digest && *t->prev_digest
-                        && t->prev_until > now ? t->prev_until
-                                               : AT_TIME_NONE);
-    if (secret) {
-        at_jbuf_raw(b, ", \"token\": ");
-        at_jbuf_str(b, secret);
-    }
-    at_jbuf_raw(b, "}");
+    at_token_json(b, t, now, manage_status_of(t, now), secret, 0);
 }
 
 /* One token, with the secret when there is one: wiped from our buffers

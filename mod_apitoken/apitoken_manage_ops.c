@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 
+#include "at_token_json.h"
 #include "apitoken_manage_internal.h"
 
 int manage_op_list(mreq_t *m)
@@ -286,7 +287,7 @@ int manage_op_audit(mreq_t *m)
 
         at_jbuf_printf(&b, "%s{\"seq\": %" APR_INT64_T_FMT ", \"at\": ",
                        i ? ",\n " : "", ev->seq);
-        manage_json_time(&b, ev->at);
+        at_jbuf_time(&b, ev->at);
         at_jbuf_raw(&b, ", \"action\": ");
         at_jbuf_str(&b, ev->action);
         at_jbuf_raw(&b, ", \"token_id\": ");

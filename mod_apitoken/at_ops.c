@@ -12,6 +12,7 @@
 #include "at_nets.h"
 #include "at_ops.h"
 #include "at_scope.h"
+#include "at_text.h"
 #include "at_ops_int.h"
 
 void at_ops_init(at_ops_t *o, at_store_t *store, const char *actor,
@@ -27,48 +28,7 @@ void at_ops_init(at_ops_t *o, at_store_t *store, const char *actor,
 
 const char *at_ops_quote(const char *s, apr_pool_t *p)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    apr_size_t max = 120, i = 0, o = 0;
-    char *buf;
-
-    if (!s) {
-        return "(none)";
-    }
-    /* At most 4 output bytes per input byte (\xNN), and the last sequence
-     * may run 3 bytes past max; quotes, "..." and NUL. */
-    buf = apr_palloc(p, (max + 3) * 4 + 8);
-    buf[o++] = '\'';
-    while (u[i] && i < max) {
-        apr_uint32_t cp = 0;
-        apr_size_t n = at_utf8_seq(u + i, AT_UTF8_NUL_TERMINATED, &cp);
-
-        if (n == 1 && u[i] >= 0x20 && u[i] != 0x7f && u[i] != '\\'
-            && u[i] != '\'') {
-            buf[o++] = (char)u[i++];
-        }
-        else if (n > 1 && !(cp >= 0x80 && cp <= 0x9f)) {
-            memcpy(buf + o, u + i, n);
-            o += n;
-            i += n;
-        }
-        else {
-            /* C0, DEL, invalid UTF-8, and C1 (U+0080 to U+009F, which some
-             * terminals obey as escapes) byte by byte: U+009B is \xc2\x9b. */
-            apr_size_t k, len = n > 1 ? n : 1;
-
-            for (k = 0; k < len; k++) {
-                apr_snprintf(buf + o, 5, "\\x%02x", u[i++]);
-                o += 4;
-            }
-        }
-    }
-    buf[o++] = '\'';
-    if (u[i]) {
-        memcpy(buf + o, "...", 3);
-        o += 3;
-    }
-    buf[o] = '\0';
-    return buf;
+    return at_text_quote(s, p);
 }
 
 /* A store failure as the tool has always worded it; rolls back. */

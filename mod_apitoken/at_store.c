@@ -35,55 +35,6 @@ const char *at_token_rec_status(const at_token_rec_t *r, at_time_t now)
     return "active";
 }
 
-apr_size_t at_utf8_seq(const unsigned char *s, apr_size_t avail,
-                       apr_uint32_t *cp)
-{
-    apr_uint32_t c;
-    apr_size_t n, i;
-
-    if (avail == 0) {
-        return 0;
-    }
-    if (s[0] < 0x80) {
-        n = 1;
-        c = s[0];
-    }
-    else {
-        if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-            n = 2;
-            c = s[0] & 0x1f;
-        }
-        else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-            n = 3;
-            c = s[0] & 0x0f;
-        }
-        else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-            n = 4;
-            c = s[0] & 0x07;
-        }
-        else {
-            return 0;
-        }
-        if (n > avail) {
-            return 0;
-        }
-        for (i = 1; i < n; i++) {
-            if ((s[i] & 0xc0) != 0x80) {   /* also stops at a NUL */
-                return 0;
-            }
-            c = (c << 6) | (s[i] & 0x3f);
-        }
-        if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000)
-            || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff) {
-            return 0;
-        }
-    }
-    if (cp) {
-        *cp = c;
-    }
-    return n;
-}
-
 /* Valid UTF-8 without control characters (C0, DEL and C1: a C1 byte pair
  * such as U+009B is a terminal escape in some emulators). */
 static const char *check_text(const char *s)
@@ -97,7 +48,7 @@ static const char *check_text(const char *s)
         if (n == 0) {
             return "is not valid UTF-8";
         }
-        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+        if (AT_IS_CONTROL(cp)) {
             return "contains a control character";
         }
         p += n;

@@ -4,6 +4,7 @@
 
 #include <apr_pools.h>
 #include <apr_tables.h>
+#include "at_text.h"
 #include "at_time.h"
 #include "at_dburl.h"
 
@@ -158,14 +159,6 @@ const char *at_store_error(const at_store_t *s);
 /* "active", "expired" or "revoked" at time now. */
 const char *at_token_rec_status(const at_token_rec_t *r, at_time_t now);
 
-/* Length in bytes of the well-formed UTF-8 sequence at s (RFC 3629: no
- * overlong forms, surrogates or code points above U+10FFFF), reading at
- * most avail bytes; 0 when it is not well-formed.  For a NUL-terminated
- * string pass AT_UTF8_NUL_TERMINATED: the NUL ends any sequence.  *cp (may
- * be NULL) receives the code point. */
-#define AT_UTF8_NUL_TERMINATED ((apr_size_t)-1)
-apr_size_t at_utf8_seq(const unsigned char *s, apr_size_t avail,
-                       apr_uint32_t *cp);
 
 /* Validation of free text that reaches SQL (quoted): owner and name are
  * 1..AT_NAME_MAX bytes of valid UTF-8 without control characters.  An

@@ -8,7 +8,8 @@
   with the header of the same name (and its private header X_int.h or
   X_internal.h, if any); unit A needs unit B when one of A's files
   includes one of B's headers; the needs must form no cycle;
-- no block of BLOCK or more lines of production C (blank lines, comments,
+- no block of BLOCK or more lines of production C or headers (blank lines,
+  comments,
   lone braces and #include lines left out, whitespace ignored) stands in
   two files.
 
@@ -120,7 +121,9 @@ def code_lines(rel):
 seen = {}
 reported = set()
 for d in src_dirs:
-    for rel in c_files(d):
+    for rel in c_files(d) + sorted(os.path.join(d, f) for f in
+                                   os.listdir(os.path.join(top, d))
+                                   if f.endswith(".h")):
         lines = code_lines(rel)
         for i in range(len(lines) - BLOCK + 1):
             key = "\n".join(s for _, s in lines[i:i + BLOCK])

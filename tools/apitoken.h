@@ -14,6 +14,7 @@
 #include "at_token.h"
 #include "at_store.h"
 #include "at_ops.h"
+#include "at_text.h"
 
 /* Exit codes of the contract. */
 #define AT_EXIT_OK       0
@@ -108,9 +109,6 @@ void at_text_list(FILE *f, const apr_array_header_t *recs, at_time_t now,
                   apr_pool_t *p);
 void at_json_audit(FILE *f, const at_audit_rec_t *ev);
 void at_text_audit(FILE *f, const apr_array_header_t *evs, apr_pool_t *p);
-/* s with control characters and invalid UTF-8 as \xNN escapes (s itself
- * when clean), for human-readable output. */
-const char *at_text_clean(const char *s, apr_pool_t *p);
 /* "2026-01-02T03:04:05Z", or dflt for AT_TIME_NONE. */
 const char *at_cli_time(at_time_t t, const char *dflt, apr_pool_t *p);
 
