@@ -35,6 +35,36 @@ const char *at_token_rec_status(const at_token_rec_t *r, at_time_t now)
     return "active";
 }
 
+at_token_rec_t *at_token_rec_decode(const at_token_row_reader_t *rd,
+                                    apr_pool_t *p)
+{
+    at_token_rec_t *rec = apr_pcalloc(p, sizeof(*rec));
+    void *row = rd->row;
+
+    /* In the order of AT_TOKEN_COLUMNS. */
+    rec->id = rd->text(row, 0, p);
+    rec->owner = rd->text(row, 1, p);
+    rec->name = rd->text(row, 2, p);
+    rec->digest = rd->text(row, 3, p);
+    rec->scopes = rd->text(row, 4, p);
+    rec->full_access = rd->number(row, 5) != 0;
+    rec->created_at = rd->number(row, 6);
+    rec->expires_at = rd->number(row, 7);
+    rec->revoked_at = rd->number(row, 8);
+    rec->last_used_at = rd->number(row, 9);
+    rec->prev_until = rd->number(row, 10);
+    rec->last_used_addr = rd->text(row, 11, p);
+    rec->allowed_nets = rd->text(row, 12, p);
+    rec->prev_digest = rd->text(row, 13, p);
+    rec->description = rd->text(row, 14, p);
+    if (!rec->id || !rec->owner || !rec->name || !rec->digest
+        || !rec->scopes || !rec->last_used_addr || !rec->allowed_nets
+        || !rec->description || !rec->prev_digest) {
+        return NULL;
+    }
+    return rec;
+}
+
 /* Valid UTF-8 without control characters (C0, DEL and C1: a C1 byte pair
  * such as U+009B is a terminal escape in some emulators). */
 static const char *check_text(const char *s)

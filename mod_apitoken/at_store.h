@@ -159,6 +159,27 @@ const char *at_store_error(const at_store_t *s);
 /* "active", "expired" or "revoked" at time now. */
 const char *at_token_rec_status(const at_token_rec_t *r, at_time_t now);
 
+/* A token row: its columns in the order every reader of the store selects
+ * them, and the one decoder of such a row, whatever reads its columns
+ * (libdbi by index, the packed SQLite form, the prepared SQLite lookup). */
+#define AT_TOKEN_COLUMNS "id, owner, name, digest, scopes, full_access, " \
+    "created_at, expires_at, revoked_at, last_used_at, prev_until, " \
+    "last_used_addr, allowed_nets, prev_digest, description"
+#define AT_TOKEN_NCOLUMNS 15
+
+typedef struct at_token_row_reader_t {
+    /* Column i (from 0) as text in p, "" for NULL; NULL when the value
+     * cannot be a stored one (the row is then malformed). */
+    const char *(*text)(void *row, int i, apr_pool_t *p);
+    /* Column i as an integer, 0 for NULL. */
+    apr_int64_t (*number)(void *row, int i);
+    void *row;
+} at_token_row_reader_t;
+
+/* The record of one row; NULL when a column is malformed. */
+at_token_rec_t *at_token_rec_decode(const at_token_row_reader_t *rd,
+                                    apr_pool_t *p);
+
 
 /* Validation of free text that reaches SQL (quoted): owner and name are
  * 1..AT_NAME_MAX bytes of valid UTF-8 without control characters.  An

@@ -1,11 +1,11 @@
 /* Licensed under the Apache License, Version 2.0 (see COPYING). */
 /* The token store on libdbi: SQLite, PostgreSQL and MariaDB/MySQL.
  *
- * libdbi has no bound parameters, so every statement is built by
- * dbi_conn_queryf from a literal format; data only ever enters as a %s
- * argument produced by dbi_conn_quote_string_copy (quotes included), and
- * only after it passed at_check_* / at_id_valid / a hex check.  Numbers
- * enter as %lld.  Every dbi_result is freed on every path. */
+ * libdbi has no bound parameters, so every statement goes through
+ * at_sql(): a constant text with one '?' per typed argument; text is
+ * quoted by the driver there and nowhere else, numbers are printed as
+ * numbers, and values reach it only after at_check_* / at_id_valid / a
+ * hex check.  Every dbi_result is freed on every path. */
 
 #include "config.h"
 
@@ -33,6 +33,66 @@
  * use included. */
 static pthread_mutex_t conn_list_mutex = PTHREAD_MUTEX_INITIALIZER;
 
+dbi_result at_sql(at_store_t *s, const char *sql, const at_sql_arg_t *args)
+{
+    dbi_conn conn = IMPL(s)->conn;
+    apr_pool_t *tmp;
+    apr_array_header_t *out;
+    dbi_result r = NULL;
+    const char *p;
+    int k = 0, bad = 0;
+
+    apr_pool_create(&tmp, s->pool);
+    out = apr_array_make(tmp, 256, 1);
+    for (p = sql; *p && !bad; p++) {
+        const at_sql_arg_t *a = args ? &args[k] : NULL;
+        char num[32];
+        char *q = NULL;
+        const char *piece;
+
+        if (*p != '?') {
+            APR_ARRAY_PUSH(out, char) = *p;
+            continue;
+        }
+        if (!a || !a->type) {
+            bad = 1;
+            break;
+        }
+        k++;
+        if (a->type == AT_SQL_TEXT) {
+            if (dbi_conn_quote_string_copy(conn, a->s ? a->s : "", &q) == 0
+                || q == NULL) {
+                bad = 1;
+                break;
+            }
+            piece = q;
+        }
+        else if (a->type == AT_SQL_NUMBER) {
+            apr_snprintf(num, sizeof(num), "%" APR_INT64_T_FMT, a->n);
+            piece = num;
+        }
+        else {
+            piece = a->s;
+        }
+        while (*piece) {
+            APR_ARRAY_PUSH(out, char) = *piece++;
+        }
+        free(q);
+    }
+    if (!bad && args && args[k].type) {
+        bad = 1;                 /* more arguments than '?' */
+    }
+    if (bad) {
+        fail(s, APR_EGENERAL, "cannot build a statement");
+    }
+    else {
+        APR_ARRAY_PUSH(out, char) = '\0';
+        r = dbi_conn_query(conn, out->elts);
+    }
+    apr_pool_destroy(tmp);
+    return r;
+}
+
 apr_status_t at_dbi_begin(at_store_t *s, int write)
 {
     dbi_impl_t *d = IMPL(s);
@@ -44,14 +104,14 @@ apr_status_t at_dbi_begin(at_store_t *s, int write)
     if (d->kind == AT_DB_SQLITE3) {
         /* IMMEDIATE takes the write lock now, so a writer waits at BEGIN
          * (busy timeout) instead of failing at its first UPDATE. */
-        r = write ? dbi_conn_queryf(d->conn, "BEGIN IMMEDIATE")
-                  : dbi_conn_queryf(d->conn, "BEGIN");
+        r = write ? at_sql(s, "BEGIN IMMEDIATE", AT_SQL_NONE)
+                  : at_sql(s, "BEGIN", AT_SQL_NONE);
     }
     else if (d->kind == AT_DB_MYSQL) {
-        r = dbi_conn_queryf(d->conn, "START TRANSACTION");
+        r = at_sql(s, "START TRANSACTION", AT_SQL_NONE);
     }
     else {
-        r = dbi_conn_queryf(d->conn, "BEGIN");
+        r = at_sql(s, "BEGIN", AT_SQL_NONE);
     }
     if (r == NULL) {
         return db_fail(s, "starting a transaction");
@@ -69,11 +129,11 @@ apr_status_t at_dbi_commit(at_store_t *s)
     if (!d->in_txn) {
         return fail(s, APR_EGENERAL, "no transaction is open");
     }
-    r = dbi_conn_queryf(d->conn, "COMMIT");
+    r = at_sql(s, "COMMIT", AT_SQL_NONE);
     if (r == NULL) {
         /* Leave nothing half open: a failed COMMIT is a rollback. */
         apr_status_t rv = db_fail(s, "committing");
-        dbi_result_free(dbi_conn_queryf(d->conn, "ROLLBACK"));
+        dbi_result_free(at_sql(s, "ROLLBACK", AT_SQL_NONE));
         d->in_txn = 0;
         return rv;
     }
@@ -91,7 +151,7 @@ apr_status_t at_dbi_rollback(at_store_t *s)
         return APR_SUCCESS;
     }
     d->in_txn = 0;
-    r = dbi_conn_queryf(d->conn, "ROLLBACK");
+    r = at_sql(s, "ROLLBACK", AT_SQL_NONE);
     if (r == NULL) {
         return db_fail(s, "rolling back");
     }
@@ -101,8 +161,9 @@ apr_status_t at_dbi_rollback(at_store_t *s)
 
 static apr_status_t dbi_bump_change(at_store_t *s)
 {
-    return exec_free(s, dbi_conn_queryf(IMPL(s)->conn,
-                     "UPDATE apitoken_meta SET change_seq = change_seq + 1"),
+    return exec_free(s, at_sql(s, "UPDATE apitoken_meta"
+                               " SET change_seq = change_seq + 1",
+                               AT_SQL_NONE),
                      "advancing the change marker");
 }
 
@@ -111,8 +172,8 @@ static apr_status_t dbi_ping(at_store_t *s)
     if (IMPL(s)->kind == AT_DB_SQLITE3) {
         /* The driver's own ping runs "SELECT 1", and for a result without
          * a table it prints to stdout; a catalogue query is as cheap. */
-        return exec_free(s, dbi_conn_queryf(IMPL(s)->conn,
-                         "SELECT name FROM sqlite_master WHERE name = ''"),
+        return exec_free(s, at_sql(s, "SELECT name FROM sqlite_master"
+                                   " WHERE name = ''", AT_SQL_NONE),
                          "database connection lost");
     }
     if (dbi_conn_ping(IMPL(s)->conn) != 1) {
@@ -134,7 +195,7 @@ static void dbi_close(at_store_t *s)
 
     if (d->conn) {
         if (d->in_txn) {
-            dbi_result_free(dbi_conn_queryf(d->conn, "ROLLBACK"));
+            dbi_result_free(at_sql(s, "ROLLBACK", AT_SQL_NONE));
             d->in_txn = 0;
         }
         close_conn(d->conn);
@@ -350,8 +411,8 @@ apr_status_t at_store_dbi_open(at_store_t **out, dbi_inst inst,
          * The comment naming a table is for the sqlite3 driver: for a
          * result without one it prints "no tables in statement" on
          * stdout, which would corrupt the tool's --json output. */
-        dbi_result r = dbi_conn_queryf(conn, "PRAGMA journal_mode=WAL"
-                                       " -- FROM sqlite_master");
+        dbi_result r = at_sql(s, "PRAGMA journal_mode=WAL"
+                              " -- FROM sqlite_master", AT_SQL_NONE);
         const char *mode;
 
         if (r == NULL) {
@@ -372,7 +433,7 @@ apr_status_t at_store_dbi_open(at_store_t **out, dbi_inst inst,
     else if (url->kind == AT_DB_MYSQL) {
         /* The driver's "UTF-8" is MySQL's 3-byte utf8: emoji need
          * utf8mb4 on the connection as well as in the tables. */
-        if (exec_free(s, dbi_conn_queryf(conn, "SET NAMES utf8mb4"),
+        if (exec_free(s, at_sql(s, "SET NAMES utf8mb4", AT_SQL_NONE),
                       "setting the connection character set")
             != APR_SUCCESS) {
             *err = apr_pstrdup(p, s->error);
@@ -383,8 +444,8 @@ apr_status_t at_store_dbi_open(at_store_t **out, dbi_inst inst,
     else if (url->kind == AT_DB_PGSQL) {
         /* libpq prints NOTICEs ("relation already exists, skipping" from
          * an idempotent init) on stderr; only warnings and errors count. */
-        if (exec_free(s, dbi_conn_queryf(conn,
-                      "SET client_min_messages = warning"),
+        if (exec_free(s, at_sql(s, "SET client_min_messages = warning",
+                                AT_SQL_NONE),
                       "setting client_min_messages") != APR_SUCCESS) {
             *err = apr_pstrdup(p, s->error);
             dbi_close(s);

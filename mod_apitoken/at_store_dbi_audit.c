@@ -40,7 +40,7 @@ static int action_valid(const char *a)
 apr_status_t at_dbi_audit_add(at_store_t *s, const at_audit_rec_t *ev)
 {
     apr_pool_t *tmp;
-    const char *qa, *qt, *qw, *qd, *qo, *why;
+    const char *why;
     const char *tid = ev->token_id ? ev->token_id : "";
     const char *owner = ev->owner ? ev->owner : "";
     const char *actor = ev->actor ? ev->actor : "";
@@ -77,22 +77,12 @@ apr_status_t at_dbi_audit_add(at_store_t *s, const at_audit_rec_t *ev)
         apr_pool_destroy(tmp);
         return fail(s, APR_EINVAL, "audit detail %s", why);
     }
-    qa = quote(s, ev->action, tmp);
-    qt = quote(s, tid, tmp);
-    qw = quote(s, actor, tmp);
-    qd = quote(s, detail, tmp);
-    qo = quote(s, owner, tmp);
-    if (!qa || !qt || !qw || !qd || !qo) {
-        rv = fail(s, APR_EGENERAL, "cannot quote a value");
-    }
-    else {
-        r = dbi_conn_queryf(IMPL(s)->conn,
-                            "INSERT INTO apitoken_audit (at, action,"
-                            " token_id, owner, actor, detail)"
-                            " VALUES (%lld, %s, %s, %s, %s, %s)",
-                            (long long)ev->at, qa, qt, qo, qw, qd);
-        rv = exec_free(s, r, "recording an audit event");
-    }
+    r = at_sql(s, "INSERT INTO apitoken_audit (at, action, token_id, owner,"
+               " actor, detail) VALUES (?, ?, ?, ?, ?, ?)",
+               AT_SQL_ARGS(AT_SQL_N(ev->at), AT_SQL_T(ev->action),
+                           AT_SQL_T(tid), AT_SQL_T(owner), AT_SQL_T(actor),
+                           AT_SQL_T(detail)));
+    rv = exec_free(s, r, "recording an audit event");
     apr_pool_destroy(tmp);
     return rv;
 }
@@ -103,9 +93,6 @@ apr_status_t at_dbi_audit_list(apr_array_header_t **evs, at_store_t *s,
                                const char *token_id, const char *owner,
                                apr_pool_t *p)
 {
-    apr_pool_t *tmp;
-    const char *qt = NULL, *qo = NULL;
-    dbi_conn conn = IMPL(s)->conn;
     dbi_result r;
     apr_size_t n = 0;
 
@@ -115,30 +102,25 @@ apr_status_t at_dbi_audit_list(apr_array_header_t **evs, at_store_t *s,
         || (owner && at_check_stored_owner(owner))) {
         return APR_SUCCESS;
     }
-    apr_pool_create(&tmp, p);
-    if ((token_id && (qt = quote(s, token_id, tmp)) == NULL)
-        || (owner && (qo = quote(s, owner, tmp)) == NULL)) {
-        apr_pool_destroy(tmp);
-        return fail(s, APR_EGENERAL, "cannot quote a value");
+    if (token_id && owner) {
+        r = at_sql(s, "SELECT " AUDIT_COLS " FROM apitoken_audit"
+                   " WHERE token_id = ? AND owner = ? ORDER BY seq",
+                   AT_SQL_ARGS(AT_SQL_T(token_id), AT_SQL_T(owner)));
     }
-    if (qt && qo) {
-        r = dbi_conn_queryf(conn, "SELECT " AUDIT_COLS " FROM apitoken_audit"
-                            " WHERE token_id = %s AND owner = %s"
-                            " ORDER BY seq", qt, qo);
+    else if (token_id) {
+        r = at_sql(s, "SELECT " AUDIT_COLS " FROM apitoken_audit"
+                   " WHERE token_id = ? ORDER BY seq",
+                   AT_SQL_ARGS(AT_SQL_T(token_id)));
     }
-    else if (qt) {
-        r = dbi_conn_queryf(conn, "SELECT " AUDIT_COLS " FROM apitoken_audit"
-                            " WHERE token_id = %s ORDER BY seq", qt);
-    }
-    else if (qo) {
-        r = dbi_conn_queryf(conn, "SELECT " AUDIT_COLS " FROM apitoken_audit"
-                            " WHERE owner = %s ORDER BY seq", qo);
+    else if (owner) {
+        r = at_sql(s, "SELECT " AUDIT_COLS " FROM apitoken_audit"
+                   " WHERE owner = ? ORDER BY seq",
+                   AT_SQL_ARGS(AT_SQL_T(owner)));
     }
     else {
-        r = dbi_conn_queryf(conn, "SELECT " AUDIT_COLS " FROM apitoken_audit"
-                            " ORDER BY seq");
+        r = at_sql(s, "SELECT " AUDIT_COLS " FROM apitoken_audit"
+                   " ORDER BY seq", AT_SQL_NONE);
     }
-    apr_pool_destroy(tmp);
     if (r == NULL) {
         return db_fail(s, "reading the audit log");
     }
@@ -160,8 +142,6 @@ apr_status_t at_dbi_audit_list(apr_array_header_t **evs, at_store_t *s,
 apr_status_t at_dbi_touch(at_store_t *s, const char *id, at_time_t when,
                           const char *addr)
 {
-    apr_pool_t *tmp;
-    const char *qid, *qa;
     dbi_result r;
     apr_status_t rv = APR_SUCCESS;
 
@@ -174,17 +154,10 @@ apr_status_t at_dbi_touch(at_store_t *s, const char *id, at_time_t when,
     if (!at_dbi_addr_valid(addr)) {
         return fail(s, APR_EINVAL, "invalid client address");
     }
-    apr_pool_create(&tmp, s->pool);
-    qid = quote(s, id, tmp);
-    qa = quote(s, addr, tmp);
-    if (!qid || !qa) {
-        rv = fail(s, APR_EGENERAL, "cannot quote a value");
-    }
-    else if ((r = dbi_conn_queryf(IMPL(s)->conn,
-                                  "UPDATE apitoken_tokens SET"
-                                  " last_used_at = %lld, last_used_addr = %s"
-                                  " WHERE id = %s",
-                                  (long long)when, qa, qid)) == NULL) {
+    if ((r = at_sql(s, "UPDATE apitoken_tokens SET last_used_at = ?,"
+                    " last_used_addr = ? WHERE id = ?",
+                    AT_SQL_ARGS(AT_SQL_N(when), AT_SQL_T(addr),
+                                AT_SQL_T(id)))) == NULL) {
         rv = db_fail(s, "recording the last use");
     }
     else {
@@ -193,7 +166,6 @@ apr_status_t at_dbi_touch(at_store_t *s, const char *id, at_time_t when,
         }
         dbi_result_free(r);
     }
-    apr_pool_destroy(tmp);
     return rv;
 }
 
@@ -205,9 +177,6 @@ apr_status_t at_dbi_touch(at_store_t *s, const char *id, at_time_t when,
 apr_status_t at_dbi_scope_touch(at_store_t *s, const char *id,
                                 const char *scope, at_time_t when)
 {
-    dbi_conn conn = IMPL(s)->conn;
-    apr_pool_t *tmp;
-    const char *qid, *qsc;
     dbi_result r;
     apr_status_t rv = APR_SUCCESS;
     int attempt, ex;
@@ -218,19 +187,11 @@ apr_status_t at_dbi_scope_touch(at_store_t *s, const char *id,
     if (scope == NULL || !at_scope_valid(scope)) {
         return fail(s, APR_EINVAL, "invalid scope");
     }
-    apr_pool_create(&tmp, s->pool);
-    qid = quote(s, id, tmp);
-    qsc = quote(s, scope, tmp);
-    if (!qid || !qsc) {
-        apr_pool_destroy(tmp);
-        return fail(s, APR_EGENERAL, "cannot quote a value");
-    }
     for (attempt = 0; attempt < 2; ++attempt) {
-        r = dbi_conn_queryf(conn, "UPDATE apitoken_scope_usage"
-                            " SET last_used_at = %lld"
-                            " WHERE token_id = %s AND scope = %s"
-                            " AND last_used_at < %lld",
-                            (long long)when, qid, qsc, (long long)when);
+        r = at_sql(s, "UPDATE apitoken_scope_usage SET last_used_at = ?"
+                   " WHERE token_id = ? AND scope = ? AND last_used_at < ?",
+                   AT_SQL_ARGS(AT_SQL_N(when), AT_SQL_T(id), AT_SQL_T(scope),
+                               AT_SQL_N(when)));
         if (r == NULL) {
             rv = db_fail(s, "recording a scope's use");
             break;
@@ -243,18 +204,19 @@ apr_status_t at_dbi_scope_touch(at_store_t *s, const char *id,
         if (attempt > 0) {
             break;   /* a concurrent writer recorded a newer time */
         }
-        r = dbi_conn_queryf(conn, "INSERT INTO apitoken_scope_usage"
-                            " (token_id, scope, last_used_at)"
-                            " SELECT id, %s, %lld FROM apitoken_tokens"
-                            " WHERE id = %s AND NOT EXISTS"
-                            " (SELECT 1 FROM apitoken_scope_usage"
-                            " WHERE token_id = %s AND scope = %s)",
-                            qsc, (long long)when, qid, qid, qsc);
+        r = at_sql(s, "INSERT INTO apitoken_scope_usage"
+                   " (token_id, scope, last_used_at)"
+                   " SELECT id, ?, ? FROM apitoken_tokens"
+                   " WHERE id = ? AND NOT EXISTS"
+                   " (SELECT 1 FROM apitoken_scope_usage"
+                   " WHERE token_id = ? AND scope = ?)",
+                   AT_SQL_ARGS(AT_SQL_T(scope), AT_SQL_N(when), AT_SQL_T(id),
+                               AT_SQL_T(id), AT_SQL_T(scope)));
         if (r == NULL) {
             continue;    /* lost the insert race: update again */
         }
         if (dbi_result_get_numrows_affected(r) == 0) {
-            ex = at_dbi_id_exists(s, qid);
+            ex = at_dbi_id_exists(s, id);
             if (ex < 0) {
                 rv = db_fail(s, "recording a scope's use");
             }
@@ -265,7 +227,6 @@ apr_status_t at_dbi_scope_touch(at_store_t *s, const char *id,
         dbi_result_free(r);
         break;
     }
-    apr_pool_destroy(tmp);
     return rv;
 }
 
@@ -277,8 +238,6 @@ apr_status_t at_dbi_scope_usage_list(apr_array_header_t **rows,
     const char *order = d->kind == AT_DB_PGSQL
         ? " ORDER BY token_id COLLATE \"C\", scope COLLATE \"C\""
         : " ORDER BY token_id, scope";
-    apr_pool_t *tmp;
-    const char *qt;
     dbi_result r;
     apr_size_t n = 0;
 
@@ -287,19 +246,14 @@ apr_status_t at_dbi_scope_usage_list(apr_array_header_t **rows,
         if (!at_id_valid(token_id)) {
             return APR_SUCCESS;
         }
-        apr_pool_create(&tmp, p);
-        if ((qt = quote(s, token_id, tmp)) == NULL) {
-            apr_pool_destroy(tmp);
-            return fail(s, APR_EGENERAL, "cannot quote the id");
-        }
-        r = dbi_conn_queryf(d->conn, "SELECT token_id, scope, last_used_at"
-                            " FROM apitoken_scope_usage WHERE token_id = %s"
-                            "%s", qt, order);
-        apr_pool_destroy(tmp);
+        r = at_sql(s, "SELECT token_id, scope, last_used_at"
+                   " FROM apitoken_scope_usage WHERE token_id = ??",
+                   AT_SQL_ARGS(AT_SQL_T(token_id), AT_SQL_K(order)));
     }
     else {
-        r = dbi_conn_queryf(d->conn, "SELECT token_id, scope, last_used_at"
-                            " FROM apitoken_scope_usage%s", order);
+        r = at_sql(s, "SELECT token_id, scope, last_used_at"
+                   " FROM apitoken_scope_usage?",
+                   AT_SQL_ARGS(AT_SQL_K(order)));
     }
     if (r == NULL) {
         return db_fail(s, "reading scope usage");

@@ -15,6 +15,8 @@
 #include <apr.h>
 #include <apr_strings.h>
 
+#include "at_log.h"
+#include "at_sql.h"
 #include "at_store_dbi.h"
 
 #define ERRBUF_LEN 512
@@ -84,32 +86,6 @@ static APR_INLINE apr_status_t db_fail(at_store_t *s, const char *what)
          (msg && *msg) ? msg : "database error");
     AT_LOG(AT_LOG_DEBUG, "store: %s", s->error);
     return APR_EGENERAL;
-}
-
-static APR_INLINE void free_quoted(void *q)
-{
-    free(q);
-}
-
-static APR_INLINE apr_status_t cleanup_quoted(void *q)
-{
-    free_quoted(q);
-    return APR_SUCCESS;
-}
-
-/* The quoted SQL literal of str (quotes included), freed with pool.
- * NULL when the driver refused it (only on allocation failure). */
-static APR_INLINE const char *quote(at_store_t *s, const char *str,
-                                     apr_pool_t *pool)
-{
-    char *q = NULL;
-
-    if (dbi_conn_quote_string_copy(IMPL(s)->conn, str ? str : "", &q) == 0
-        || q == NULL) {
-        return NULL;
-    }
-    apr_pool_cleanup_register(pool, q, cleanup_quoted, apr_pool_cleanup_null);
-    return q;
 }
 
 /* An integer column; drivers type some as strings (pgsql booleans,
@@ -199,7 +175,7 @@ apr_status_t at_dbi_find_by_name(at_token_rec_t **rec, at_store_t *s,
 
 apr_status_t at_dbi_insert(at_store_t *s, const at_token_rec_t *rec);
 
-/* 1 when a token with the quoted id exists, 0 not, -1 error. */
+/* 1 when a token with the id exists, 0 not, -1 error. */
 int at_dbi_id_exists(at_store_t *s, const char *qid);
 
 apr_status_t at_dbi_update(at_store_t *s, const at_token_rec_t *rec);

@@ -128,21 +128,21 @@ static int meta_exists(at_store_t *s)
     }
     switch (d->kind) {
     case AT_DB_SQLITE3:
-        r = dbi_conn_queryf(d->conn, "SELECT name FROM sqlite_master"
-                            " WHERE type = 'table'"
-                            " AND name = 'apitoken_meta'");
+        r = at_sql(s, "SELECT name FROM sqlite_master"
+                   " WHERE type = 'table'"
+                   " AND name = 'apitoken_meta'", AT_SQL_NONE);
         break;
     case AT_DB_PGSQL:
-        r = dbi_conn_queryf(d->conn, "SELECT table_name"
-                            " FROM information_schema.tables"
-                            " WHERE table_schema = current_schema()"
-                            " AND table_name = 'apitoken_meta'");
+        r = at_sql(s, "SELECT table_name"
+                   " FROM information_schema.tables"
+                   " WHERE table_schema = current_schema()"
+                   " AND table_name = 'apitoken_meta'", AT_SQL_NONE);
         break;
     default:
-        r = dbi_conn_queryf(d->conn, "SELECT table_name"
-                            " FROM information_schema.tables"
-                            " WHERE table_schema = DATABASE()"
-                            " AND table_name = 'apitoken_meta'");
+        r = at_sql(s, "SELECT table_name"
+                   " FROM information_schema.tables"
+                   " WHERE table_schema = DATABASE()"
+                   " AND table_name = 'apitoken_meta'", AT_SQL_NONE);
         break;
     }
     if (r == NULL) {
@@ -161,7 +161,6 @@ apr_status_t at_dbi_get_meta(at_store_t *s, const char **prefix,
                              int *version, apr_int64_t *change_seq,
                              apr_pool_t *p)
 {
-    dbi_impl_t *d = IMPL(s);
     dbi_result r;
     int ex = meta_exists(s);
 
@@ -172,8 +171,8 @@ apr_status_t at_dbi_get_meta(at_store_t *s, const char **prefix,
         return fail(s, APR_NOTFOUND,
                     "no token schema in this database (run init)");
     }
-    r = dbi_conn_queryf(d->conn, "SELECT schema_version, prefix, change_seq"
-                        " FROM apitoken_meta WHERE singleton = 1");
+    r = at_sql(s, "SELECT schema_version, prefix, change_seq"
+               " FROM apitoken_meta WHERE singleton = 1", AT_SQL_NONE);
     if (r == NULL) {
         return db_fail(s, "reading the schema version");
     }
@@ -204,23 +203,23 @@ static int audit_has_owner(at_store_t *s)
 
     switch (d->kind) {
     case AT_DB_SQLITE3:
-        r = dbi_conn_queryf(d->conn, "SELECT name"
-                            " FROM pragma_table_info('apitoken_audit')"
-                            " WHERE name = 'owner'");
+        r = at_sql(s, "SELECT name"
+                   " FROM pragma_table_info('apitoken_audit')"
+                   " WHERE name = 'owner'", AT_SQL_NONE);
         break;
     case AT_DB_PGSQL:
-        r = dbi_conn_queryf(d->conn, "SELECT column_name"
-                            " FROM information_schema.columns"
-                            " WHERE table_schema = current_schema()"
-                            " AND table_name = 'apitoken_audit'"
-                            " AND column_name = 'owner'");
+        r = at_sql(s, "SELECT column_name"
+                   " FROM information_schema.columns"
+                   " WHERE table_schema = current_schema()"
+                   " AND table_name = 'apitoken_audit'"
+                   " AND column_name = 'owner'", AT_SQL_NONE);
         break;
     default:
-        r = dbi_conn_queryf(d->conn, "SELECT column_name"
-                            " FROM information_schema.columns"
-                            " WHERE table_schema = DATABASE()"
-                            " AND table_name = 'apitoken_audit'"
-                            " AND column_name = 'owner'");
+        r = at_sql(s, "SELECT column_name"
+                   " FROM information_schema.columns"
+                   " WHERE table_schema = DATABASE()"
+                   " AND table_name = 'apitoken_audit'"
+                   " AND column_name = 'owner'", AT_SQL_NONE);
         break;
     }
     if (r == NULL) {
@@ -266,12 +265,12 @@ static apr_status_t upgrade_audit_owner(at_store_t *s, apr_pool_t *tmp)
 
     if (d->kind != AT_DB_SQLITE3) {
         rv = exec_free(s, d->kind == AT_DB_PGSQL
-                       ? dbi_conn_queryf(d->conn, "ALTER TABLE apitoken_audit"
-                                         " ALTER COLUMN actor TYPE"
-                                         " VARCHAR(144)")
-                       : dbi_conn_queryf(d->conn, "ALTER TABLE apitoken_audit"
-                                         " MODIFY actor VARCHAR(144)"
-                                         " NOT NULL"),
+                       ? at_sql(s, "ALTER TABLE apitoken_audit"
+                                " ALTER COLUMN actor TYPE"
+                                " VARCHAR(144)", AT_SQL_NONE)
+                       : at_sql(s, "ALTER TABLE apitoken_audit"
+                                " MODIFY actor VARCHAR(144)"
+                                " NOT NULL", AT_SQL_NONE),
                        "widening the audit actor");
         if (rv != APR_SUCCESS) {
             return rv;
@@ -282,29 +281,29 @@ static apr_status_t upgrade_audit_owner(at_store_t *s, apr_pool_t *tmp)
     }
     if (!has) {
         rv = exec_free(s, d->kind == AT_DB_MYSQL
-                       ? dbi_conn_queryf(d->conn, "ALTER TABLE apitoken_audit"
-                                         " ADD COLUMN %s, ADD %s",
-                                         AUDIT_OWNER_COL, MY_AUDIT_OWNER_KEY)
-                       : dbi_conn_queryf(d->conn, "ALTER TABLE apitoken_audit"
-                                         " ADD COLUMN %s", AUDIT_OWNER_COL),
+                       ? at_sql(s, "ALTER TABLE apitoken_audit ADD COLUMN "
+                                AUDIT_OWNER_COL ", ADD " MY_AUDIT_OWNER_KEY,
+                                AT_SQL_NONE)
+                       : at_sql(s, "ALTER TABLE apitoken_audit ADD COLUMN "
+                                AUDIT_OWNER_COL, AT_SQL_NONE),
                        "adding the audit owner");
         if (rv != APR_SUCCESS) {
             return rv;
         }
     }
-    rv = exec_free(s, dbi_conn_queryf(d->conn,
-                   "UPDATE apitoken_audit SET owner ="
-                   " (SELECT t.owner FROM apitoken_tokens t"
-                   " WHERE t.id = apitoken_audit.token_id)"
-                   " WHERE owner = '' AND token_id IN"
-                   " (SELECT id FROM apitoken_tokens)"),
+    rv = exec_free(s, at_sql(s,
+                             "UPDATE apitoken_audit SET owner ="
+                             " (SELECT t.owner FROM apitoken_tokens t"
+                             " WHERE t.id = apitoken_audit.token_id)"
+                             " WHERE owner = '' AND token_id IN"
+                             " (SELECT id FROM apitoken_tokens)", AT_SQL_NONE),
                    "filling the audit owner from the tokens");
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    r = dbi_conn_queryf(d->conn, "SELECT token_id, detail FROM apitoken_audit"
-                        " WHERE owner = '' AND action = 'create'"
-                        " AND token_id <> '' ORDER BY seq");
+    r = at_sql(s, "SELECT token_id, detail FROM apitoken_audit"
+               " WHERE owner = '' AND action = 'create'"
+               " AND token_id <> '' ORDER BY seq", AT_SQL_NONE);
     if (r == NULL) {
         return db_fail(s, "reading the create events");
     }
@@ -322,16 +321,12 @@ static apr_status_t upgrade_audit_owner(at_store_t *s, apr_pool_t *tmp)
     }
     dbi_result_free(r);
     for (i = 0; i + 1 < found->nelts; i += 2) {
-        const char *qt = quote(s, APR_ARRAY_IDX(found, i, const char *), tmp);
-        const char *qo = quote(s, APR_ARRAY_IDX(found, i + 1, const char *),
-                               tmp);
-
-        if (!qt || !qo) {
-            return fail(s, APR_EGENERAL, "cannot quote a value");
-        }
-        rv = exec_free(s, dbi_conn_queryf(d->conn,
-                       "UPDATE apitoken_audit SET owner = %s"
-                       " WHERE token_id = %s AND owner = ''", qo, qt),
+        rv = exec_free(s, at_sql(s, "UPDATE apitoken_audit SET owner = ?"
+                                 " WHERE token_id = ? AND owner = ''",
+                                 AT_SQL_ARGS(AT_SQL_T(APR_ARRAY_IDX(found,
+                                                      i + 1, const char *)),
+                                             AT_SQL_T(APR_ARRAY_IDX(found, i,
+                                                      const char *)))),
                        "filling the audit owner from the create events");
         if (rv != APR_SUCCESS) {
             return rv;
@@ -347,8 +342,7 @@ static apr_status_t owner_index(at_store_t *s)
     if (IMPL(s)->kind == AT_DB_MYSQL) {
         return APR_SUCCESS;
     }
-    return exec_free(s, dbi_conn_queryf(IMPL(s)->conn, "%s",
-                                        AUDIT_OWNER_INDEX_DDL),
+    return exec_free(s, at_sql(s, AUDIT_OWNER_INDEX_DDL, AT_SQL_NONE),
                      "indexing the audit owner");
 }
 
@@ -357,15 +351,13 @@ static apr_status_t init_schema_txn(at_store_t *s, const char *prefix,
 {
     dbi_impl_t *d = IMPL(s);
     const char *const *ddl;
-    const char *qprefix;
     apr_status_t rv;
     int version = 0, i;
 
     ddl = d->kind == AT_DB_SQLITE3 ? ddl_sqlite
         : d->kind == AT_DB_PGSQL ? ddl_pgsql : ddl_mysql;
     for (i = 0; ddl[i] != NULL; i++) {
-        /* The DDL is a literal; "%s" keeps it from being a format. */
-        rv = exec_free(s, dbi_conn_queryf(d->conn, "%s", ddl[i]),
+        rv = exec_free(s, at_sql(s, ddl[i], AT_SQL_NONE),
                        "creating the schema");
         if (rv != APR_SUCCESS) {
             return rv;
@@ -377,14 +369,11 @@ static apr_status_t init_schema_txn(at_store_t *s, const char *prefix,
         if ((rv = owner_index(s)) != APR_SUCCESS) {
             return rv;
         }
-        if ((qprefix = quote(s, prefix, tmp)) == NULL) {
-            return fail(s, APR_EGENERAL, "cannot quote the prefix");
-        }
-        return exec_free(s, dbi_conn_queryf(d->conn,
-                         "INSERT INTO apitoken_meta (singleton,"
-                         " schema_version, prefix, change_seq)"
-                         " VALUES (1, %d, %s, 0)",
-                         AT_SCHEMA_VERSION, qprefix),
+        return exec_free(s, at_sql(s, "INSERT INTO apitoken_meta (singleton,"
+                                   " schema_version, prefix, change_seq)"
+                                   " VALUES (1, ?, ?, 0)",
+                                   AT_SQL_ARGS(AT_SQL_N(AT_SCHEMA_VERSION),
+                                               AT_SQL_T(prefix))),
                          "recording the schema version");
     }
     if (rv != APR_SUCCESS) {
@@ -403,9 +392,10 @@ static apr_status_t init_schema_txn(at_store_t *s, const char *prefix,
                             || (rv = owner_index(s)) != APR_SUCCESS)) {
             return rv;
         }
-        return exec_free(s, dbi_conn_queryf(d->conn,
-                         "UPDATE apitoken_meta SET schema_version = %d",
-                         AT_SCHEMA_VERSION), "upgrading the schema");
+        return exec_free(s, at_sql(s, "UPDATE apitoken_meta"
+                                   " SET schema_version = ?",
+                                   AT_SQL_ARGS(AT_SQL_N(AT_SCHEMA_VERSION))),
+                         "upgrading the schema");
     }
     return APR_SUCCESS;
 }

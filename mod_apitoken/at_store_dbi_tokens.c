@@ -108,52 +108,86 @@ static apr_status_t check_rec(at_store_t *s, const at_token_rec_t *r,
     return APR_SUCCESS;
 }
 
-#define TOKEN_COLS "id, owner, name, digest, scopes, full_access, " \
-    "created_at, expires_at, revoked_at, last_used_at, last_used_addr, " \
-    "allowed_nets, description, prev_digest, prev_until"
+#define TOKEN_COLS AT_TOKEN_COLUMNS
 
-#define PACKED_FIELDS 15
-
+/* SQLite: the same columns in one string (see PACK_SEP), split again by
+ * the packed reader. */
 #define TOKEN_PACKED "id" J "owner" J "name" J "digest" J "scopes" J \
     "full_access" J "created_at" J "expires_at" J "revoked_at" J \
     "last_used_at" J "prev_until" J "last_used_addr" J "allowed_nets" J \
     "prev_digest" J "description AS description"
 
-static at_token_rec_t *read_rec(dbi_result r, apr_pool_t *p)
+/* Column readers for at_token_rec_decode: libdbi by index (PostgreSQL,
+ * MariaDB), and the packed SQLite row. */
+static const char *dbi_text(void *row, int i, apr_pool_t *p)
 {
-    at_token_rec_t *rec = apr_pcalloc(p, sizeof(*rec));
+    dbi_result r = row;
+    const char *str;
 
-    rec->id = get_str(r, "id", p);
-    rec->owner = get_str(r, "owner", p);
-    rec->name = get_str(r, "name", p);
-    rec->digest = get_str(r, "digest", p);
-    rec->scopes = get_str(r, "scopes", p);
-    rec->full_access = get_ll(r, "full_access") != 0;
-    rec->created_at = get_ll(r, "created_at");
-    rec->expires_at = get_ll(r, "expires_at");
-    rec->revoked_at = get_ll(r, "revoked_at");
-    rec->last_used_at = get_ll(r, "last_used_at");
-    rec->last_used_addr = get_str(r, "last_used_addr", p);
-    rec->allowed_nets = get_str(r, "allowed_nets", p);
-    rec->description = get_str(r, "description", p);
-    rec->prev_digest = get_str(r, "prev_digest", p);
-    rec->prev_until = get_ll(r, "prev_until");
-    return rec;
+    if (dbi_result_field_is_null_idx(r, (unsigned int)i + 1) == 1) {
+        return "";
+    }
+    str = dbi_result_get_string_idx(r, (unsigned int)i + 1);
+    return apr_pstrdup(p, str ? str : "");
 }
 
-/* A row selected as TOKEN_PACKED; NULL when it does not split into the
- * expected fields (a value written behind the store's back). */
+static apr_int64_t dbi_number(void *row, int i)
+{
+    dbi_result r = row;
+    unsigned int idx = (unsigned int)i + 1;
+    const char *str;
+
+    if (dbi_result_field_is_null_idx(r, idx) == 1) {
+        return 0;
+    }
+    /* Drivers type some columns as strings (pgsql booleans) or
+     * decimals. */
+    switch (dbi_result_get_field_type_idx(r, idx)) {
+    case DBI_TYPE_INTEGER:
+        return (apr_int64_t)dbi_result_get_longlong_idx(r, idx);
+    case DBI_TYPE_DECIMAL:
+        return (apr_int64_t)dbi_result_get_double_idx(r, idx);
+    case DBI_TYPE_STRING:
+        str = dbi_result_get_string_idx(r, idx);
+        if (str == NULL) {
+            return 0;
+        }
+        if (*str == 't' || *str == 'T') {
+            return 1;
+        }
+        return apr_atoi64(str);
+    default:
+        return 0;
+    }
+}
+
+typedef struct packed_t {
+    const char *f[AT_TOKEN_NCOLUMNS];
+} packed_t;
+
+static const char *packed_text(void *row, int i, apr_pool_t *p)
+{
+    return ((packed_t *)row)->f[i];
+}
+
+static apr_int64_t packed_number(void *row, int i)
+{
+    return apr_atoi64(((packed_t *)row)->f[i]);
+}
+
+/* NULL when the packed row does not split into the columns (a value with
+ * the separator, written behind the store's back). */
 static at_token_rec_t *read_packed(dbi_result r, apr_pool_t *p)
 {
-    const char *packed = get_str(r, "description", p);
-    char *f[PACKED_FIELDS], *cur = apr_pstrdup(p, packed), *sep;
-    at_token_rec_t *rec;
+    char *cur = (char *)get_str(r, "description", p), *sep;
+    at_token_row_reader_t rd = { packed_text, packed_number, NULL };
+    packed_t row;
     int i;
 
-    for (i = 0; i < PACKED_FIELDS; i++) {
-        f[i] = cur;
+    for (i = 0; i < AT_TOKEN_NCOLUMNS; i++) {
+        row.f[i] = cur;
         sep = strchr(cur, '\037');
-        if (i < PACKED_FIELDS - 1) {
+        if (i < AT_TOKEN_NCOLUMNS - 1) {
             if (sep == NULL) {
                 return NULL;
             }
@@ -164,29 +198,16 @@ static at_token_rec_t *read_packed(dbi_result r, apr_pool_t *p)
             return NULL;
         }
     }
-    rec = apr_pcalloc(p, sizeof(*rec));
-    rec->id = f[0];
-    rec->owner = f[1];
-    rec->name = f[2];
-    rec->digest = f[3];
-    rec->scopes = f[4];
-    rec->full_access = apr_atoi64(f[5]) != 0;
-    rec->created_at = apr_atoi64(f[6]);
-    rec->expires_at = apr_atoi64(f[7]);
-    rec->revoked_at = apr_atoi64(f[8]);
-    rec->last_used_at = apr_atoi64(f[9]);
-    rec->prev_until = apr_atoi64(f[10]);
-    rec->last_used_addr = f[11];
-    rec->allowed_nets = f[12];
-    rec->prev_digest = f[13];
-    rec->description = f[14];
-    return rec;
+    rd.row = &row;
+    return at_token_rec_decode(&rd, p);
 }
 
 static at_token_rec_t *read_any(at_store_t *s, dbi_result r, apr_pool_t *p)
 {
+    at_token_row_reader_t rd = { dbi_text, dbi_number, r };
+
     return IMPL(s)->kind == AT_DB_SQLITE3 ? read_packed(r, p)
-                                          : read_rec(r, p);
+                                          : at_token_rec_decode(&rd, p);
 }
 
 /* First row of r as a record (APR_NOTFOUND when none); frees r. */
@@ -218,73 +239,51 @@ static const char *select_cols(at_store_t *s)
 apr_status_t at_dbi_lookup(at_token_rec_t **rec, at_store_t *s,
                            const char *id, apr_pool_t *p)
 {
-    apr_pool_t *tmp;
-    const char *qid;
-    apr_status_t rv;
-
     *rec = NULL;
     if (!at_id_valid(id)) {
         /* Not a syntax error from the caller's view: nothing has it. */
         return fail(s, APR_NOTFOUND, "no such token");
     }
-    apr_pool_create(&tmp, p);
-    if ((qid = quote(s, id, tmp)) == NULL) {
-        rv = fail(s, APR_EGENERAL, "cannot quote the id");
-    }
-    else {
-        rv = one_rec(rec, s, dbi_conn_queryf(IMPL(s)->conn,
-                     "SELECT %s FROM apitoken_tokens WHERE id = %s",
-                     select_cols(s), qid), p);
-    }
-    apr_pool_destroy(tmp);
-    return rv;
+    return one_rec(rec, s, at_sql(s, "SELECT ? FROM apitoken_tokens"
+                                  " WHERE id = ?",
+                                  AT_SQL_ARGS(AT_SQL_K(select_cols(s)),
+                                              AT_SQL_T(id))), p);
 }
 
 apr_status_t at_dbi_find_by_name(at_token_rec_t **rec, at_store_t *s,
                                  const char *owner, const char *name,
                                  apr_pool_t *p)
 {
-    apr_pool_t *tmp;
-    const char *qo, *qn;
-    apr_status_t rv;
-
     *rec = NULL;
     if (at_check_stored_owner(owner) != NULL || at_check_name(name) != NULL) {
         return fail(s, APR_NOTFOUND, "no such token");
     }
-    apr_pool_create(&tmp, p);
-    qo = quote(s, owner, tmp);
-    qn = quote(s, name, tmp);
-    if (qo == NULL || qn == NULL) {
-        rv = fail(s, APR_EGENERAL, "cannot quote the owner or name");
-    }
-    else {
-        rv = one_rec(rec, s, dbi_conn_queryf(IMPL(s)->conn,
-                     "SELECT %s FROM apitoken_tokens"
-                     " WHERE owner = %s AND name = %s",
-                     select_cols(s), qo, qn), p);
-    }
-    apr_pool_destroy(tmp);
-    return rv;
+    return one_rec(rec, s, at_sql(s, "SELECT ? FROM apitoken_tokens"
+                                  " WHERE owner = ? AND name = ?",
+                                  AT_SQL_ARGS(AT_SQL_K(select_cols(s)),
+                                              AT_SQL_T(owner),
+                                              AT_SQL_T(name))), p);
 }
 
-/* Count of rows matching a condition built from quoted values: used to
- * tell a unique violation from other failures.  -1 on error. */
-static long long count_clash(at_store_t *s, const char *qid, const char *qo,
-                             const char *qn, int same_id_ok)
+/* Count of rows that clash with rec's id or (owner, name): used to tell
+ * a unique violation from other failures.  -1 on error. */
+static long long count_clash(at_store_t *s, const at_token_rec_t *rec,
+                             int same_id_ok)
 {
     dbi_result r;
     long long n = 0;
 
     if (same_id_ok) {
-        r = dbi_conn_queryf(IMPL(s)->conn, "SELECT id FROM apitoken_tokens"
-                            " WHERE owner = %s AND name = %s AND id <> %s",
-                            qo, qn, qid);
+        r = at_sql(s, "SELECT id FROM apitoken_tokens"
+                   " WHERE owner = ? AND name = ? AND id <> ?",
+                   AT_SQL_ARGS(AT_SQL_T(rec->owner), AT_SQL_T(rec->name),
+                               AT_SQL_T(rec->id)));
     }
     else {
-        r = dbi_conn_queryf(IMPL(s)->conn, "SELECT id FROM apitoken_tokens"
-                            " WHERE id = %s OR (owner = %s AND name = %s)",
-                            qid, qo, qn);
+        r = at_sql(s, "SELECT id FROM apitoken_tokens"
+                   " WHERE id = ? OR (owner = ? AND name = ?)",
+                   AT_SQL_ARGS(AT_SQL_T(rec->id), AT_SQL_T(rec->owner),
+                               AT_SQL_T(rec->name)));
     }
     if (r == NULL) {
         return -1;
@@ -294,33 +293,15 @@ static long long count_clash(at_store_t *s, const char *qid, const char *qo,
     return n;
 }
 
-typedef struct quoted_rec_t {
-    const char *id, *owner, *name, *digest, *scopes, *addr, *nets, *desc,
-               *prev;
-} quoted_rec_t;
-
-static apr_status_t quote_rec(quoted_rec_t *q, at_store_t *s,
-                              const at_token_rec_t *r, apr_pool_t *tmp)
+/* The networks as stored: normalised when they parse. */
+static const char *nets_of(const at_token_rec_t *r, apr_pool_t *tmp)
 {
     const char *nets = "";
 
     if (r->allowed_nets && *r->allowed_nets) {
         at_check_nets(&nets, r->allowed_nets, tmp);
     }
-    q->id = quote(s, r->id, tmp);
-    q->owner = quote(s, r->owner, tmp);
-    q->name = quote(s, r->name, tmp);
-    q->digest = quote(s, r->digest, tmp);
-    q->scopes = quote(s, r->scopes, tmp);
-    q->addr = quote(s, r->last_used_addr, tmp);
-    q->nets = quote(s, nets, tmp);
-    q->desc = quote(s, r->description, tmp);
-    q->prev = quote(s, r->prev_digest, tmp);
-    if (!q->id || !q->owner || !q->name || !q->digest || !q->scopes
-        || !q->addr || !q->nets || !q->desc || !q->prev) {
-        return fail(s, APR_EGENERAL, "cannot quote a value");
-    }
-    return APR_SUCCESS;
+    return nets;
 }
 
 /* Inside a transaction a savepoint keeps the transaction usable after a
@@ -331,7 +312,7 @@ static apr_status_t savepoint(at_store_t *s)
     if (!IMPL(s)->in_txn) {
         return APR_SUCCESS;
     }
-    return exec_free(s, dbi_conn_queryf(IMPL(s)->conn, "SAVEPOINT at_write"),
+    return exec_free(s, at_sql(s, "SAVEPOINT at_write", AT_SQL_NONE),
                      "setting a savepoint");
 }
 
@@ -341,16 +322,15 @@ static void savepoint_end(at_store_t *s, int failed)
         return;
     }
     if (failed) {
-        dbi_result_free(dbi_conn_queryf(IMPL(s)->conn,
-                                        "ROLLBACK TO SAVEPOINT at_write"));
+        dbi_result_free(at_sql(s, "ROLLBACK TO SAVEPOINT at_write",
+                               AT_SQL_NONE));
     }
-    dbi_result_free(dbi_conn_queryf(IMPL(s)->conn,
-                                    "RELEASE SAVEPOINT at_write"));
+    dbi_result_free(at_sql(s, "RELEASE SAVEPOINT at_write", AT_SQL_NONE));
 }
 
 /* After a failed INSERT/UPDATE: APR_EEXIST when the id or (owner, name)
  * is taken (by another row, for an update), else the driver's error. */
-static apr_status_t map_clash(at_store_t *s, const quoted_rec_t *q,
+static apr_status_t map_clash(at_store_t *s, const at_token_rec_t *rec,
                               int is_update, const char *what)
 {
     char saved[ERRBUF_LEN];
@@ -359,7 +339,7 @@ static apr_status_t map_clash(at_store_t *s, const quoted_rec_t *q,
     db_fail(s, what);
     apr_cpystrn(saved, IMPL(s)->errbuf, sizeof(saved));
     savepoint_end(s, 1);
-    n = count_clash(s, q->id, q->owner, q->name, is_update);
+    n = count_clash(s, rec, is_update);
     if (n > 0) {
         return fail(s, APR_EEXIST, is_update
                     ? "owner already has a token with this name"
@@ -370,29 +350,33 @@ static apr_status_t map_clash(at_store_t *s, const quoted_rec_t *q,
 
 apr_status_t at_dbi_insert(at_store_t *s, const at_token_rec_t *rec)
 {
-    dbi_impl_t *d = IMPL(s);
     apr_pool_t *tmp;
-    quoted_rec_t q;
     dbi_result r;
     apr_status_t rv;
 
     apr_pool_create(&tmp, s->pool);
     if ((rv = check_rec(s, rec, tmp)) != APR_SUCCESS
-        || (rv = quote_rec(&q, s, rec, tmp)) != APR_SUCCESS
         || (rv = savepoint(s)) != APR_SUCCESS) {
         apr_pool_destroy(tmp);
         return rv;
     }
-    r = dbi_conn_queryf(d->conn,
-        "INSERT INTO apitoken_tokens (" TOKEN_COLS ") VALUES"
-        " (%s, %s, %s, %s, %s, %d, %lld, %lld, %lld, %lld, %s, %s, %s, %s,"
-        " %lld)",
-        q.id, q.owner, q.name, q.digest, q.scopes, rec->full_access ? 1 : 0,
-        (long long)rec->created_at, (long long)rec->expires_at,
-        (long long)rec->revoked_at, (long long)rec->last_used_at,
-        q.addr, q.nets, q.desc, q.prev, (long long)rec->prev_until);
+    r = at_sql(s, "INSERT INTO apitoken_tokens (" TOKEN_COLS ") VALUES"
+               " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               AT_SQL_ARGS(AT_SQL_T(rec->id), AT_SQL_T(rec->owner),
+                           AT_SQL_T(rec->name), AT_SQL_T(rec->digest),
+                           AT_SQL_T(rec->scopes),
+                           AT_SQL_N(rec->full_access ? 1 : 0),
+                           AT_SQL_N(rec->created_at),
+                           AT_SQL_N(rec->expires_at),
+                           AT_SQL_N(rec->revoked_at),
+                           AT_SQL_N(rec->last_used_at),
+                           AT_SQL_N(rec->prev_until),
+                           AT_SQL_T(rec->last_used_addr),
+                           AT_SQL_T(nets_of(rec, tmp)),
+                           AT_SQL_T(rec->prev_digest),
+                           AT_SQL_T(rec->description)));
     if (r == NULL) {
-        rv = map_clash(s, &q, 0, "inserting a token");
+        rv = map_clash(s, rec, 0, "inserting a token");
     }
     else {
         dbi_result_free(r);
@@ -402,12 +386,11 @@ apr_status_t at_dbi_insert(at_store_t *s, const at_token_rec_t *rec)
     return rv;
 }
 
-/* 1 when a token with the quoted id exists, 0 not, -1 error. */
-int at_dbi_id_exists(at_store_t *s, const char *qid)
+/* 1 when a token with the id exists, 0 not, -1 error. */
+int at_dbi_id_exists(at_store_t *s, const char *id)
 {
-    dbi_result r = dbi_conn_queryf(IMPL(s)->conn,
-                                   "SELECT id FROM apitoken_tokens"
-                                   " WHERE id = %s", qid);
+    dbi_result r = at_sql(s, "SELECT id FROM apitoken_tokens WHERE id = ?",
+                          AT_SQL_ARGS(AT_SQL_T(id)));
     int n;
 
     if (r == NULL) {
@@ -420,38 +403,41 @@ int at_dbi_id_exists(at_store_t *s, const char *qid)
 
 apr_status_t at_dbi_update(at_store_t *s, const at_token_rec_t *rec)
 {
-    dbi_impl_t *d = IMPL(s);
     apr_pool_t *tmp;
-    quoted_rec_t q;
     dbi_result r;
     apr_status_t rv;
 
     apr_pool_create(&tmp, s->pool);
     if ((rv = check_rec(s, rec, tmp)) != APR_SUCCESS
-        || (rv = quote_rec(&q, s, rec, tmp)) != APR_SUCCESS
         || (rv = savepoint(s)) != APR_SUCCESS) {
         apr_pool_destroy(tmp);
         return rv;
     }
     /* created_at is immutable; everything else is rewritten. */
-    r = dbi_conn_queryf(d->conn,
-        "UPDATE apitoken_tokens SET owner = %s, name = %s, digest = %s,"
-        " scopes = %s, full_access = %d, expires_at = %lld,"
-        " revoked_at = %lld, last_used_at = %lld, last_used_addr = %s,"
-        " allowed_nets = %s, description = %s, prev_digest = %s,"
-        " prev_until = %lld WHERE id = %s",
-        q.owner, q.name, q.digest, q.scopes, rec->full_access ? 1 : 0,
-        (long long)rec->expires_at, (long long)rec->revoked_at,
-        (long long)rec->last_used_at, q.addr, q.nets, q.desc, q.prev,
-        (long long)rec->prev_until, q.id);
+    r = at_sql(s, "UPDATE apitoken_tokens SET owner = ?, name = ?,"
+               " digest = ?, scopes = ?, full_access = ?, expires_at = ?,"
+               " revoked_at = ?, last_used_at = ?, last_used_addr = ?,"
+               " allowed_nets = ?, description = ?, prev_digest = ?,"
+               " prev_until = ? WHERE id = ?",
+               AT_SQL_ARGS(AT_SQL_T(rec->owner), AT_SQL_T(rec->name),
+                           AT_SQL_T(rec->digest), AT_SQL_T(rec->scopes),
+                           AT_SQL_N(rec->full_access ? 1 : 0),
+                           AT_SQL_N(rec->expires_at),
+                           AT_SQL_N(rec->revoked_at),
+                           AT_SQL_N(rec->last_used_at),
+                           AT_SQL_T(rec->last_used_addr),
+                           AT_SQL_T(nets_of(rec, tmp)),
+                           AT_SQL_T(rec->description),
+                           AT_SQL_T(rec->prev_digest),
+                           AT_SQL_N(rec->prev_until), AT_SQL_T(rec->id)));
     if (r == NULL) {
-        rv = map_clash(s, &q, 1, "updating a token");
+        rv = map_clash(s, rec, 1, "updating a token");
     }
     else {
         /* MySQL counts changed rows, not matched ones, unless told
          * otherwise: an update that changes nothing is not "missing". */
         if (dbi_result_get_numrows_affected(r) == 0) {
-            int ex = at_dbi_id_exists(s, q.id);
+            int ex = at_dbi_id_exists(s, rec->id);
             rv = ex < 0 ? db_fail(s, "updating a token")
                : ex == 0 ? fail(s, APR_NOTFOUND, "no such token")
                : APR_SUCCESS;
@@ -465,28 +451,20 @@ apr_status_t at_dbi_update(at_store_t *s, const at_token_rec_t *rec)
 
 apr_status_t at_dbi_remove(at_store_t *s, const char *id)
 {
-    apr_pool_t *tmp;
-    const char *qid;
     dbi_result r;
     apr_status_t rv;
 
     if (!at_id_valid(id)) {
         return fail(s, APR_NOTFOUND, "no such token");
     }
-    apr_pool_create(&tmp, s->pool);
-    if ((qid = quote(s, id, tmp)) == NULL) {
-        apr_pool_destroy(tmp);
-        return fail(s, APR_EGENERAL, "cannot quote the id");
-    }
     /* The token's scope usage goes with it (the caller's transaction). */
-    rv = exec_free(s, dbi_conn_queryf(IMPL(s)->conn,
-                                      "DELETE FROM apitoken_scope_usage"
-                                      " WHERE token_id = %s", qid),
+    rv = exec_free(s, at_sql(s, "DELETE FROM apitoken_scope_usage"
+                             " WHERE token_id = ?",
+                             AT_SQL_ARGS(AT_SQL_T(id))),
                    "deleting a token's scope usage");
     if (rv == APR_SUCCESS) {
-        r = dbi_conn_queryf(IMPL(s)->conn,
-                            "DELETE FROM apitoken_tokens WHERE id = %s",
-                            qid);
+        r = at_sql(s, "DELETE FROM apitoken_tokens WHERE id = ?",
+                   AT_SQL_ARGS(AT_SQL_T(id)));
         if (r == NULL) {
             rv = db_fail(s, "deleting a token");
         }
@@ -497,7 +475,6 @@ apr_status_t at_dbi_remove(at_store_t *s, const char *id)
             dbi_result_free(r);
         }
     }
-    apr_pool_destroy(tmp);
     return rv;
 }
 
@@ -505,8 +482,6 @@ apr_status_t at_dbi_list(apr_array_header_t **recs, at_store_t *s,
                          const char *owner, apr_pool_t *p)
 {
     dbi_impl_t *d = IMPL(s);
-    apr_pool_t *tmp;
-    const char *qo = NULL;
     /* Byte order on every engine (PostgreSQL would sort by locale). */
     const char *order = d->kind == AT_DB_PGSQL
         ? " ORDER BY owner COLLATE \"C\", name COLLATE \"C\""
@@ -518,21 +493,15 @@ apr_status_t at_dbi_list(apr_array_header_t **recs, at_store_t *s,
     if (owner != NULL && at_check_stored_owner(owner) != NULL) {
         return APR_SUCCESS;       /* nobody can own such a token */
     }
-    apr_pool_create(&tmp, p);
-    if (owner != NULL && (qo = quote(s, owner, tmp)) == NULL) {
-        apr_pool_destroy(tmp);
-        return fail(s, APR_EGENERAL, "cannot quote the owner");
-    }
-    if (qo) {
-        r = dbi_conn_queryf(d->conn, "SELECT %s FROM apitoken_tokens"
-                            " WHERE owner = %s%s", select_cols(s), qo,
-                            order);
+    if (owner) {
+        r = at_sql(s, "SELECT ? FROM apitoken_tokens WHERE owner = ??",
+                   AT_SQL_ARGS(AT_SQL_K(select_cols(s)), AT_SQL_T(owner),
+                               AT_SQL_K(order)));
     }
     else {
-        r = dbi_conn_queryf(d->conn, "SELECT %s FROM apitoken_tokens%s",
-                            select_cols(s), order);
+        r = at_sql(s, "SELECT ? FROM apitoken_tokens?",
+                   AT_SQL_ARGS(AT_SQL_K(select_cols(s)), AT_SQL_K(order)));
     }
-    apr_pool_destroy(tmp);
     if (r == NULL) {
         return db_fail(s, "listing tokens");
     }
