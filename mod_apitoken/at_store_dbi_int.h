@@ -88,22 +88,22 @@ static APR_INLINE apr_status_t db_fail(at_store_t *s, const char *what)
     return APR_EGENERAL;
 }
 
-/* An integer column; drivers type some as strings (pgsql booleans,
- * computed columns) or decimals. */
-static APR_INLINE apr_int64_t get_ll(dbi_result r, const char *field)
+/* An integer column by index (from 1); drivers type some as strings
+ * (pgsql booleans, computed columns) or decimals. */
+static APR_INLINE apr_int64_t get_ll_idx(dbi_result r, unsigned int idx)
 {
     const char *str;
 
-    if (dbi_result_field_is_null(r, field) == 1) {
+    if (dbi_result_field_is_null_idx(r, idx) == 1) {
         return 0;
     }
-    switch (dbi_result_get_field_type(r, field)) {
+    switch (dbi_result_get_field_type_idx(r, idx)) {
     case DBI_TYPE_INTEGER:
-        return (apr_int64_t)dbi_result_get_longlong(r, field);
+        return (apr_int64_t)dbi_result_get_longlong_idx(r, idx);
     case DBI_TYPE_DECIMAL:
-        return (apr_int64_t)dbi_result_get_double(r, field);
+        return (apr_int64_t)dbi_result_get_double_idx(r, idx);
     case DBI_TYPE_STRING:
-        str = dbi_result_get_string(r, field);
+        str = dbi_result_get_string_idx(r, idx);
         if (str == NULL) {
             return 0;
         }
@@ -114,6 +114,14 @@ static APR_INLINE apr_int64_t get_ll(dbi_result r, const char *field)
     default:
         return 0;
     }
+}
+
+/* The same by name; 0 for a column the result does not have. */
+static APR_INLINE apr_int64_t get_ll(dbi_result r, const char *field)
+{
+    unsigned int idx = dbi_result_get_field_idx(r, field);
+
+    return idx ? get_ll_idx(r, idx) : 0;
 }
 
 /* A text column copied into pool; "" for NULL. */

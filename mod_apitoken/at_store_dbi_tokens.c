@@ -133,32 +133,7 @@ static const char *dbi_text(void *row, int i, apr_pool_t *p)
 
 static apr_int64_t dbi_number(void *row, int i)
 {
-    dbi_result r = row;
-    unsigned int idx = (unsigned int)i + 1;
-    const char *str;
-
-    if (dbi_result_field_is_null_idx(r, idx) == 1) {
-        return 0;
-    }
-    /* Drivers type some columns as strings (pgsql booleans) or
-     * decimals. */
-    switch (dbi_result_get_field_type_idx(r, idx)) {
-    case DBI_TYPE_INTEGER:
-        return (apr_int64_t)dbi_result_get_longlong_idx(r, idx);
-    case DBI_TYPE_DECIMAL:
-        return (apr_int64_t)dbi_result_get_double_idx(r, idx);
-    case DBI_TYPE_STRING:
-        str = dbi_result_get_string_idx(r, idx);
-        if (str == NULL) {
-            return 0;
-        }
-        if (*str == 't' || *str == 'T') {
-            return 1;
-        }
-        return apr_atoi64(str);
-    default:
-        return 0;
-    }
+    return get_ll_idx(row, (unsigned int)i + 1);
 }
 
 typedef struct packed_t {
