@@ -56,6 +56,8 @@ void *apitoken_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->track_usage_set = add->track_usage_set || base->track_usage_set;
     c->strip = add->strip_set ? add->strip : base->strip;
     c->strip_set = add->strip_set || base->strip_set;
+    c->resource = add->resource_set ? add->resource : base->resource;
+    c->resource_set = add->resource_set || base->resource_set;
     c->manage = apitoken_manage_merge(p, base->manage, add->manage);
     return c;
 }
@@ -178,6 +180,22 @@ static const char *set_track_usage(cmd_parms *cmd, void *dconf, int on)
 
     c->track_usage = on;
     c->track_usage_set = 1;
+    return NULL;
+}
+
+/* Parsed now, so a bad expression stops httpd with the file and line. */
+static const char *set_resource(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    apitoken_dir_conf_t *c = dconf;
+    const char *err = NULL;
+
+    c->resource = ap_expr_parse_cmd(cmd, arg, AP_EXPR_FLAG_STRING_RESULT,
+                                    &err, NULL);
+    if (err) {
+        return apr_psprintf(cmd->pool, "ApiTokenResource: cannot parse "
+                            "'%s': %s", arg, err);
+    }
+    c->resource_set = 1;
     return NULL;
 }
 
@@ -359,6 +377,10 @@ const command_rec apitoken_cmds[] = {
     AP_INIT_FLAG("ApiTokenStripCredentials", set_strip, NULL, OR_AUTHCFG,
         "On removes the token from the request headers once it has been "
         "checked, so backends and proxies never see it (default Off)."),
+    AP_INIT_TAKE1("ApiTokenResource", set_resource, NULL, OR_AUTHCFG,
+        "An expression (string) giving the resource of the request, "
+        "matched by Require apitoken-resource against the token's "
+        "resource patterns."),
     APITOKEN_MANAGE_CMDS,
     { NULL }
 };

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "at_nets.h"
+#include "at_resource.h"
 #include "at_ops.h"
 #include "at_scope.h"
 
@@ -274,6 +275,30 @@ static apr_status_t check_bound(at_ops_t *o, const at_token_rec_t *rec,
                                 ? Q(rec->allowed_nets) : "any address",
                                 b->nets));
     }
+    if (!at_resources_covered(rec->resources, b->resources)) {
+        return abort_tx(o, fail(o, APR_EACCES, "%s: %s would reach "
+                                "resources %s, beyond the calling token's "
+                                "(%s)", what, subject,
+                                rec->resources && *rec->resources
+                                ? Q(rec->resources) : "any resource",
+                                b->resources));
+    }
+    return APR_SUCCESS;
+}
+
+/* Normalised resource patterns of raw text, or APR_EINVAL naming the bad
+ * one. */
+static apr_status_t resources_of(at_ops_t *o, const char **norm,
+                                 const char *set, const char *add,
+                                 const char *del, const char *what)
+{
+    const char *bad = NULL, *why = NULL;
+
+    if (at_resources_edit(norm, set, add, del, &bad, &why, o->pool)
+        != APR_SUCCESS) {
+        return fail(o, APR_EINVAL, "%s: invalid resource pattern %s: %s",
+                    what, Q(bad), why);
+    }
     return APR_SUCCESS;
 }
 
@@ -357,7 +382,7 @@ apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
     apr_array_header_t *scopes;
     at_token_t tok;
     char *digest;
-    const char *err, *nets = "";
+    const char *err, *nets = "", *res = "";
     apr_status_t rv;
 
     token[0] = '\0';
@@ -400,6 +425,11 @@ apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
         return fail(o, APR_EINVAL, "create: invalid allowed networks %s: %s",
                     Q(req->nets), err);
     }
+    if (req->resources
+        && (rv = resources_of(o, &res, "", req->resources, NULL, "create"))
+           != APR_SUCCESS) {
+        return rv;
+    }
 
     if ((rv = begin(o)) != APR_SUCCESS) {
         return rv;
@@ -436,6 +466,7 @@ apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
     rec->description = req->description
                        ? apr_pstrdup(o->pool, req->description) : "";
     rec->prev_digest = "";
+    rec->resources = res;
     if (o->bound) {
         /* A token caller's child lives no longer and works from no more
          * places than the caller. */
@@ -444,6 +475,9 @@ apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
         }
         if (!*rec->allowed_nets && o->bound->nets) {
             rec->allowed_nets = o->bound->nets;
+        }
+        if (!*rec->resources && o->bound->resources) {
+            rec->resources = o->bound->resources;
         }
     }
     /* Named "the new token" in the message: its id is not given out. */
@@ -466,12 +500,14 @@ apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
         return store_fail(o, rv, "create", rec->id);
     }
     rv = finish(o, "create", rec->id, rec->owner,
-                apr_psprintf(o->pool, "owner %s, name %s, %s, expires %s",
+                apr_psprintf(o->pool, "owner %s, name %s, %s, expires %s%s%s",
                              rec->owner, rec->name,
                              rec->full_access ? "full access"
                              : apr_pstrcat(o->pool, "scopes ", rec->scopes,
                                            NULL),
-                             time_text(o, rec->expires_at, "never")));
+                             time_text(o, rec->expires_at, "never"),
+                             *rec->resources ? ", resources " : "",
+                             rec->resources));
     if (rv != APR_SUCCESS) {
         OPENSSL_cleanse(token, AT_TOKEN_MAX + 1);
         return rv;
@@ -625,6 +661,55 @@ static int differ(const char *a, const char *b)
     return strcmp(a ? a : "", b ? b : "") != 0;
 }
 
+/* Apply e's resource change to rec (inside the transaction): the new set
+ * or the current one, plus the added, minus the removed patterns, each of
+ * which the token must have. */
+static apr_status_t apply_resources(at_ops_t *o, at_token_rec_t *rec,
+                                    const at_token_edit_t *e,
+                                    const char *what)
+{
+    const char *base = e->resources ? e->resources
+                       : rec->resources ? rec->resources : "";
+    const char *cur, *del = NULL, *w;
+    apr_status_t rv;
+
+    if ((rv = resources_of(o, &cur, base, e->add_resources, NULL, what))
+        != APR_SUCCESS) {
+        return abort_tx(o, rv);
+    }
+    if (e->remove_resources) {
+        const char *left;
+
+        if ((rv = resources_of(o, &del, "", e->remove_resources, NULL, what))
+            != APR_SUCCESS) {
+            return abort_tx(o, rv);
+        }
+        for (w = del; *w; w += strcspn(w, " "), w += strspn(w, " ")) {
+            apr_size_t n = strcspn(w, " ");
+            const char *one = apr_pstrmemdup(o->pool, w, n);
+            const char *c;
+
+            for (c = cur; *c; c += strcspn(c, " "), c += strspn(c, " ")) {
+                if (strcspn(c, " ") == n && !strncmp(c, w, n)) {
+                    break;
+                }
+            }
+            if (!*c) {
+                return abort_tx(o, fail(o, APR_EBUSY, "%s: token %s has no "
+                                        "resource %s", what, rec->id,
+                                        Q(one)));
+            }
+        }
+        if ((rv = resources_of(o, &left, cur, NULL, del, what))
+            != APR_SUCCESS) {
+            return abort_tx(o, rv);
+        }
+        cur = left;
+    }
+    rec->resources = cur;
+    return APR_SUCCESS;
+}
+
 /* The one body of rename, scope, expire and edit: check the arguments,
  * load the token, check it is within the caller, apply every change,
  * check the result is within the caller, write it with one audit event
@@ -637,7 +722,8 @@ static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
     at_token_rec_t *rec, old;
     scope_args_t sa;
     apr_status_t rv;
-    int expires_changed, desc_changed, nets_changed;
+    int expires_changed, desc_changed, nets_changed, res_changed;
+    int res_edit = e->resources || e->add_resources || e->remove_resources;
 
     if ((rv = check_id(o, what, id)) != APR_SUCCESS) {
         return rv;
@@ -679,6 +765,9 @@ static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
     if (e->nets) {
         rec->allowed_nets = nets;
     }
+    if (res_edit && (rv = apply_resources(o, rec, e, what)) != APR_SUCCESS) {
+        return rv;
+    }
     if ((rv = within_bound(o, rec, what)) != APR_SUCCESS) {
         return rv;
     }
@@ -695,8 +784,9 @@ static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
     desc_changed = e->description && differ(old.description,
                                             rec->description);
     nets_changed = e->nets && differ(old.allowed_nets, rec->allowed_nets);
+    res_changed = res_edit && differ(old.resources, rec->resources);
     if (!name_detail && !scope_detail && !expires_changed && !desc_changed
-        && !nets_changed) {
+        && !nets_changed && !res_changed) {
         at_store_rollback(o->store);
         o->unchanged = 1;
         *recp = rec;
@@ -730,6 +820,12 @@ static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
                                  *nets ? apr_pstrcat(o->pool, "allowed "
                                                      "networks ", nets, NULL)
                                        : "any address")) != APR_SUCCESS)
+        || (res_changed
+            && (rv = audit_event(o, "resources", id, rec->owner,
+                                 *rec->resources
+                                 ? apr_pstrcat(o->pool, "resources ",
+                                               rec->resources, NULL)
+                                 : "any resource")) != APR_SUCCESS)
         || (rv = commit(o, id)) != APR_SUCCESS) {
         return rv;
     }
@@ -741,7 +837,8 @@ apr_status_t at_ops_edit(at_token_rec_t **recp, at_ops_t *o, const char *id,
                          const at_token_edit_t *e)
 {
     if (!e->name && !e->scope && !e->expires_set && !e->description
-        && !e->nets) {
+        && !e->nets && !e->resources && !e->add_resources
+        && !e->remove_resources) {
         return fail(o, APR_EINVAL, "edit: nothing to change");
     }
     return edit_token(recp, o, "edit", id, e);

@@ -20,8 +20,9 @@
  * A store handle is used by one thread at a time. */
 
 /* 2: apitoken_scope_usage (which granted scopes a token exercised).
- * 3: apitoken_audit.owner (whose token an event is about). */
-#define AT_SCHEMA_VERSION 3
+ * 3: apitoken_audit.owner (whose token an event is about).
+ * 4: apitoken_tokens.resources (at_resource.h). */
+#define AT_SCHEMA_VERSION 4
 #define AT_NAME_MAX        128   /* owner and name, bytes */
 /* An actor is an account name with room for a tag before it ("web:"):
  * every owner the store accepts is also a valid actor with its tag.  The
@@ -47,6 +48,8 @@ typedef struct at_token_rec_t {
     const char *description;     /* "" = none */
     const char *prev_digest;     /* "" unless rotated with a grace period */
     at_time_t prev_until;        /* when prev_digest stops working */
+    const char *resources;       /* normalised patterns (at_resource.h);
+                                  * "" or NULL = unrestricted */
 } at_token_rec_t;
 
 typedef struct at_audit_rec_t {

@@ -22,6 +22,7 @@
 #include <apr_strings.h>
 
 #include "at_store_dbi.h"
+#include "at_resource.h"
 #include "at_token.h"
 #include "at_scope.h"
 #include "at_log.h"
@@ -257,6 +258,13 @@ static apr_status_t check_rec(at_store_t *s, const at_token_rec_t *r,
         && (why = at_check_stored_nets(r->allowed_nets, p)) != NULL) {
         return fail(s, APR_EINVAL, "allowed networks: %s", why);
     }
+    if (r->resources && *r->resources) {
+        const char *norm, *bad, *rwhy;
+        if (at_resources_parse(&norm, r->resources, &bad, &rwhy, p)
+            != APR_SUCCESS || strcmp(norm, r->resources)) {
+            return fail(s, APR_EINVAL, "resources are not normalised");
+        }
+    }
     if (r->last_used_addr && *r->last_used_addr
         && !addr_valid(r->last_used_addr)) {
         return fail(s, APR_EINVAL, "invalid last-used address");
@@ -269,7 +277,7 @@ static apr_status_t check_rec(at_store_t *s, const at_token_rec_t *r,
 
 #define TOKEN_COLS "id, owner, name, digest, scopes, full_access, " \
     "created_at, expires_at, revoked_at, last_used_at, last_used_addr, " \
-    "allowed_nets, description, prev_digest, prev_until"
+    "allowed_nets, description, prev_digest, prev_until, resources"
 
 /* The sqlite3 driver learns each result column's type with extra
  * statements, so its cost grows with the column count: a 15-column lookup
@@ -280,13 +288,13 @@ static apr_status_t check_rec(at_store_t *s, const at_token_rec_t *r,
  * text column because the driver types a computed column by that name. */
 #define PACK_SEP "\037"
 #define J " || '" PACK_SEP "' || "
-#define PACKED_FIELDS 15
+#define PACKED_FIELDS 16
 #define TOKEN_PACKED "id" J "owner" J "name" J "digest" J "scopes" J \
     "full_access" J "created_at" J "expires_at" J "revoked_at" J \
     "last_used_at" J "prev_until" J "last_used_addr" J "allowed_nets" J \
-    "prev_digest" J "description AS description"
+    "prev_digest" J "resources" J "description AS description"
 
-/* Schema 3.  Every table is created "IF NOT EXISTS", so running the DDL
+/* Schema 4.  Every table is created "IF NOT EXISTS", so running the DDL
  * again is what upgrades an older schema by new tables; a new column is
  * added by its own step in init_schema_txn. */
 #define SCOPE_USAGE_DDL \
@@ -305,6 +313,10 @@ static apr_status_t check_rec(at_store_t *s, const at_token_rec_t *r,
     " prefix VARCHAR(16) NOT NULL," \
     " change_seq BIGINT NOT NULL)"
 
+/* Schema 4: the token's resource patterns (at_resource.h); the same text
+ * creates the table and upgrades an older one. */
+#define RESOURCES_COL "resources TEXT NOT NULL DEFAULT ''"
+
 #define TOKENS_DDL(unique) \
     "CREATE TABLE IF NOT EXISTS apitoken_tokens (" \
     " id VARCHAR(12) NOT NULL PRIMARY KEY," \
@@ -322,6 +334,7 @@ static apr_status_t check_rec(at_store_t *s, const at_token_rec_t *r,
     " description TEXT NOT NULL," \
     " prev_digest VARCHAR(64) NOT NULL," \
     " prev_until BIGINT NOT NULL," \
+    " " RESOURCES_COL "," \
     " " unique " (owner, name))"
 
 /* Schema 3: the owner of the event's token, so that an account's events
@@ -464,8 +477,9 @@ static apr_status_t dbi_begin(at_store_t *s, int write);
 static apr_status_t dbi_commit(at_store_t *s);
 static apr_status_t dbi_rollback(at_store_t *s);
 
-/* Has apitoken_audit the owner column?  1 yes, 0 no, -1 error. */
-static int audit_has_owner(at_store_t *s)
+/* Has table the column col (both our own literals)?  1 yes, 0 no, -1
+ * error. */
+static int has_column(at_store_t *s, const char *table, const char *col)
 {
     dbi_impl_t *d = IMPL(s);
     dbi_result r;
@@ -474,26 +488,26 @@ static int audit_has_owner(at_store_t *s)
     switch (d->kind) {
     case AT_DB_SQLITE3:
         r = dbi_conn_queryf(d->conn, "SELECT name"
-                            " FROM pragma_table_info('apitoken_audit')"
-                            " WHERE name = 'owner'");
+                            " FROM pragma_table_info('%s')"
+                            " WHERE name = '%s'", table, col);
         break;
     case AT_DB_PGSQL:
         r = dbi_conn_queryf(d->conn, "SELECT column_name"
                             " FROM information_schema.columns"
                             " WHERE table_schema = current_schema()"
-                            " AND table_name = 'apitoken_audit'"
-                            " AND column_name = 'owner'");
+                            " AND table_name = '%s'"
+                            " AND column_name = '%s'", table, col);
         break;
     default:
         r = dbi_conn_queryf(d->conn, "SELECT column_name"
                             " FROM information_schema.columns"
                             " WHERE table_schema = DATABASE()"
-                            " AND table_name = 'apitoken_audit'"
-                            " AND column_name = 'owner'");
+                            " AND table_name = '%s'"
+                            " AND column_name = '%s'", table, col);
         break;
     }
     if (r == NULL) {
-        db_fail(s, "checking the audit table");
+        db_fail(s, "checking a table's columns");
         return -1;
     }
     found = dbi_result_get_numrows(r) > 0;
@@ -546,7 +560,7 @@ static apr_status_t upgrade_audit_owner(at_store_t *s, apr_pool_t *tmp)
             return rv;
         }
     }
-    if ((has = audit_has_owner(s)) < 0) {
+    if ((has = has_column(s, "apitoken_audit", "owner")) < 0) {
         return APR_EGENERAL;
     }
     if (!has) {
@@ -609,6 +623,25 @@ static apr_status_t upgrade_audit_owner(at_store_t *s, apr_pool_t *tmp)
     return APR_SUCCESS;
 }
 
+/* 3 -> 4: apitoken_tokens.resources, "" (unrestricted) for every
+ * existing token.  Only added when missing, so a cut-short upgrade is
+ * finished by the next init. */
+static apr_status_t upgrade_resources(at_store_t *s)
+{
+    int has = has_column(s, "apitoken_tokens", "resources");
+
+    if (has < 0) {
+        return APR_EGENERAL;
+    }
+    if (has) {
+        return APR_SUCCESS;
+    }
+    return exec_free(s, dbi_conn_queryf(IMPL(s)->conn, "ALTER TABLE"
+                                        " apitoken_tokens ADD COLUMN %s",
+                                        RESOURCES_COL),
+                     "adding the token resources");
+}
+
 /* The index of the audit owner, once the column exists (MySQL's is made
  * with the column). */
 static apr_status_t owner_index(at_store_t *s)
@@ -666,10 +699,13 @@ static apr_status_t init_schema_txn(at_store_t *s, const char *prefix,
     }
     if (version < AT_SCHEMA_VERSION) {
         /* 1 -> 2: apitoken_scope_usage, made by the DDL above.  2 -> 3: the
-         * audit owner.  Later steps that alter tables go here, one per
+         * audit owner.  3 -> 4: the token resources.  Later steps that alter tables go here, one per
          * version. */
         if (version < 3 && ((rv = upgrade_audit_owner(s, tmp)) != APR_SUCCESS
                             || (rv = owner_index(s)) != APR_SUCCESS)) {
+            return rv;
+        }
+        if (version < 4 && (rv = upgrade_resources(s)) != APR_SUCCESS) {
             return rv;
         }
         return exec_free(s, dbi_conn_queryf(d->conn,
@@ -805,6 +841,7 @@ static at_token_rec_t *read_rec(dbi_result r, apr_pool_t *p)
     rec->description = get_str(r, "description", p);
     rec->prev_digest = get_str(r, "prev_digest", p);
     rec->prev_until = get_ll(r, "prev_until");
+    rec->resources = get_str(r, "resources", p);
     return rec;
 }
 
@@ -846,7 +883,8 @@ static at_token_rec_t *read_packed(dbi_result r, apr_pool_t *p)
     rec->last_used_addr = f[11];
     rec->allowed_nets = f[12];
     rec->prev_digest = f[13];
-    rec->description = f[14];
+    rec->resources = f[14];
+    rec->description = f[15];
     return rec;
 }
 
@@ -963,7 +1001,7 @@ static long long count_clash(at_store_t *s, const char *qid, const char *qo,
 
 typedef struct quoted_rec_t {
     const char *id, *owner, *name, *digest, *scopes, *addr, *nets, *desc,
-               *prev;
+               *prev, *res;
 } quoted_rec_t;
 
 static apr_status_t quote_rec(quoted_rec_t *q, at_store_t *s,
@@ -983,8 +1021,9 @@ static apr_status_t quote_rec(quoted_rec_t *q, at_store_t *s,
     q->nets = quote(s, nets, tmp);
     q->desc = quote(s, r->description, tmp);
     q->prev = quote(s, r->prev_digest, tmp);
+    q->res = quote(s, r->resources ? r->resources : "", tmp);
     if (!q->id || !q->owner || !q->name || !q->digest || !q->scopes
-        || !q->addr || !q->nets || !q->desc || !q->prev) {
+        || !q->addr || !q->nets || !q->desc || !q->prev || !q->res) {
         return fail(s, APR_EGENERAL, "cannot quote a value");
     }
     return APR_SUCCESS;
@@ -1053,11 +1092,11 @@ static apr_status_t dbi_insert(at_store_t *s, const at_token_rec_t *rec)
     r = dbi_conn_queryf(d->conn,
         "INSERT INTO apitoken_tokens (" TOKEN_COLS ") VALUES"
         " (%s, %s, %s, %s, %s, %d, %lld, %lld, %lld, %lld, %s, %s, %s, %s,"
-        " %lld)",
+        " %lld, %s)",
         q.id, q.owner, q.name, q.digest, q.scopes, rec->full_access ? 1 : 0,
         (long long)rec->created_at, (long long)rec->expires_at,
         (long long)rec->revoked_at, (long long)rec->last_used_at,
-        q.addr, q.nets, q.desc, q.prev, (long long)rec->prev_until);
+        q.addr, q.nets, q.desc, q.prev, (long long)rec->prev_until, q.res);
     if (r == NULL) {
         rv = map_clash(s, &q, 0, "inserting a token");
     }
@@ -1106,11 +1145,11 @@ static apr_status_t dbi_update(at_store_t *s, const at_token_rec_t *rec)
         " scopes = %s, full_access = %d, expires_at = %lld,"
         " revoked_at = %lld, last_used_at = %lld, last_used_addr = %s,"
         " allowed_nets = %s, description = %s, prev_digest = %s,"
-        " prev_until = %lld WHERE id = %s",
+        " prev_until = %lld, resources = %s WHERE id = %s",
         q.owner, q.name, q.digest, q.scopes, rec->full_access ? 1 : 0,
         (long long)rec->expires_at, (long long)rec->revoked_at,
         (long long)rec->last_used_at, q.addr, q.nets, q.desc, q.prev,
-        (long long)rec->prev_until, q.id);
+        (long long)rec->prev_until, q.res, q.id);
     if (r == NULL) {
         rv = map_clash(s, &q, 1, "updating a token");
     }

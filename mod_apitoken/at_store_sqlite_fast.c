@@ -30,7 +30,7 @@ struct at_sqlite_fast_t {
 static const char lookup_sql[] =
     "SELECT id, owner, name, digest, scopes, full_access, created_at,"
     " expires_at, revoked_at, last_used_at, last_used_addr, allowed_nets,"
-    " description, prev_digest, prev_until"
+    " description, prev_digest, prev_until, resources"
     " FROM apitoken_tokens WHERE id = ?1";
 
 static apr_status_t fail(at_sqlite_fast_t *f, apr_status_t rv,
@@ -135,9 +135,10 @@ apr_status_t at_sqlite_fast_lookup(at_token_rec_t **out, at_sqlite_fast_t *f,
         rec->description = col_str(st, 12, p);
         rec->prev_digest = col_str(st, 13, p);
         rec->prev_until = sqlite3_column_int64(st, 14);
+        rec->resources = col_str(st, 15, p);
         if (!rec->id || !rec->owner || !rec->name || !rec->digest
             || !rec->scopes || !rec->last_used_addr || !rec->allowed_nets
-            || !rec->description || !rec->prev_digest) {
+            || !rec->description || !rec->prev_digest || !rec->resources) {
             apr_cpystrn(f->errbuf, "a token row is malformed",
                         sizeof(f->errbuf));
             rv = APR_EGENERAL;

@@ -13,6 +13,7 @@
 #include <http_config.h>
 #include <apr_reslist.h>
 #include <apr_thread_mutex.h>
+#include <ap_expr.h>
 #include <dbi/dbi.h>
 
 #include "at_dburl.h"
@@ -66,6 +67,8 @@ typedef struct apitoken_dir_conf_t {
     unsigned int cache_ttl_set:1;
     unsigned int track_usage_set:1;
     unsigned int strip_set:1;
+    unsigned int resource_set:1;
+    const ap_expr_info_t *resource;  /* ApiTokenResource; NULL: none */
     int cache_ttl;                /* seconds; 0 = database on every request */
     int track_usage;
     int strip;
@@ -78,6 +81,7 @@ typedef struct apitoken_req_t {
     const at_token_rec_t *rec;
     const apr_array_header_t *granted;  /* normalised scope strings */
     const char *denied_scopes;          /* required scopes a provider refused */
+    const char *denied_resource;        /* resource apitoken-resource refused */
     const char *cred_header;            /* header that carried the credential */
     apr_array_header_t *used_scopes;    /* granted scopes a Require used */
     int authorised;                     /* authz let the request through */
@@ -103,6 +107,8 @@ apitoken_req_t *apitoken_req_get(request_rec *r);
 #define APITOKEN_DESC_INVALID_TOKEN "the access token is not valid"
 #define APITOKEN_DESC_SCOPE \
     "the token does not hold a scope this resource requires"
+/* Longest resource named in an error_description, bytes. */
+#define APITOKEN_DESC_RESOURCE_MAX 128
 /* The challenge alone, without error_description. */
 void apitoken_set_challenge(request_rec *r, const char *error,
                             const char *scope);

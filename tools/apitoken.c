@@ -56,7 +56,11 @@ enum {
     OPT_DRY_RUN,
     OPT_SINCE,
     OPT_ACTION,
-    OPT_WITHIN
+    OPT_WITHIN,
+    OPT_RESOURCE,
+    OPT_ADD_RESOURCE,
+    OPT_REMOVE_RESOURCE,
+    OPT_ANY_RESOURCE
 };
 
 typedef struct {
@@ -116,6 +120,14 @@ static const at_opt_t options[] = {
       "rotate again during a grace period, ending the previous secret now" },
     { OPT_ANY_ADDRESS, "any-address", NULL,
       "clear the allowed networks: the token works from any address" },
+    { OPT_RESOURCE, "resource", "P",
+      "limit the token to resources matching P (glob), repeatable" },
+    { OPT_ADD_RESOURCE, "add-resource", "P",
+      "resource pattern(s) to add, repeatable" },
+    { OPT_REMOVE_RESOURCE, "remove-resource", "P",
+      "resource pattern(s) to remove, repeatable" },
+    { OPT_ANY_RESOURCE, "any-resource", NULL,
+      "clear the resource patterns: the token works on any resource" },
     { 0, NULL, NULL, NULL }
 };
 
@@ -136,10 +148,12 @@ typedef struct {
 static const int o_none[] = { 0 };
 static const int o_init[] = { OPT_PREFIX, 0 };
 static const int o_create[] = { OPT_OWNER, OPT_NAME, OPT_SCOPE, OPT_FULL,
-                                OPT_EXPIRES, OPT_ALLOW_IP, OPT_DESCRIPTION, 0 };
+                                OPT_EXPIRES, OPT_ALLOW_IP, OPT_DESCRIPTION,
+                                OPT_RESOURCE, 0 };
 static const int o_list[] = { OPT_OWNER, OPT_STATUS, OPT_WITHIN, 0 };
 static const int o_scope[] = { OPT_ADD, OPT_REMOVE, OPT_FULL, OPT_RESTRICTED,
-                               0 };
+                               OPT_ADD_RESOURCE, OPT_REMOVE_RESOURCE,
+                               OPT_ANY_RESOURCE, 0 };
 static const int o_edit[] = { OPT_NAME, OPT_DESCRIPTION, OPT_ALLOW_IP,
                               OPT_ANY_ADDRESS, 0 };
 static const int o_rotate[] = { OPT_GRACE, OPT_FORCE, 0 };
@@ -159,7 +173,8 @@ static const at_cmd_t commands[] = {
     { "create", "", 0, 0, o_create,
       "--owner USER --name NAME (--scope S ... | --full-access)\n"
       "       [--expires DATE|+30d|never] [--allow-ip CIDR ...] "
-      "[--description TEXT]",
+      "[--description TEXT]\n"
+      "       [--resource PATTERN ...]",
       "issue a token; the secret is printed once", at_cmd_create },
     { "list", "", 0, 0, o_list,
       "[--owner USER] [--status active|expiring|expired|revoked|all]\n"
@@ -175,8 +190,10 @@ static const at_cmd_t commands[] = {
       "change name, description and allowed networks in one transaction",
       at_cmd_edit },
     { "scope", "ID", 1, 1, o_scope,
-      "[--add S ...] [--remove S ...] [--full-access | --restricted]",
-      "change a token's permissions", at_cmd_scope },
+      "[--add S ...] [--remove S ...] [--full-access | --restricted]\n"
+      "       [--add-resource P ...] [--remove-resource P ...] "
+      "[--any-resource]",
+      "change a token's permissions and resources", at_cmd_scope },
     { "expire", "ID DATE|+30d|never", 2, 2, o_none, "",
       "set the expiry (a past date expires the token now)", at_cmd_expire },
     { "revoke", "ID | --owner USER --all", 0, 1, o_revoke, "[--reason TEXT]",
@@ -532,6 +549,15 @@ static int take_opt(at_cli_t *c, int id, const char *arg)
                           return 0;
     case OPT_ALLOW_IP:    APR_ARRAY_PUSH(c->nets, const char *) = arg;
                           return 0;
+    case OPT_RESOURCE:    APR_ARRAY_PUSH(c->resources, const char *) = arg;
+                          return 0;
+    case OPT_ADD_RESOURCE:
+        APR_ARRAY_PUSH(c->add_resources, const char *) = arg;
+        return 0;
+    case OPT_REMOVE_RESOURCE:
+        APR_ARRAY_PUSH(c->remove_resources, const char *) = arg;
+        return 0;
+    case OPT_ANY_RESOURCE: c->any_resource = 1; return 0;
     case OPT_FULL:        c->full_access = 1; return 0;
     case OPT_ALL:         c->all = 1; return 0;
     case OPT_REASON:      return set_once(c, &c->reason, o->name, arg);
@@ -783,6 +809,9 @@ int main(int argc, const char *const *argv)
     cli.add = apr_array_make(pool, 4, sizeof(const char *));
     cli.remove = apr_array_make(pool, 4, sizeof(const char *));
     cli.nets = apr_array_make(pool, 4, sizeof(const char *));
+    cli.resources = apr_array_make(pool, 4, sizeof(const char *));
+    cli.add_resources = apr_array_make(pool, 4, sizeof(const char *));
+    cli.remove_resources = apr_array_make(pool, 4, sizeof(const char *));
     cli.args = apr_array_make(pool, 4, sizeof(const char *));
     cli.argv_raw = (char **)argv;
     cli.argc_raw = argc;
