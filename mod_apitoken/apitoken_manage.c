@@ -600,6 +600,8 @@ static void json_token(at_jbuf_t *b, const at_token_rec_t *t, at_time_t now,
     at_jbuf_words(b, t->scopes);
     at_jbuf_raw(b, ", \"allowed_networks\": ");
     at_jbuf_words(b, t->allowed_nets);
+    at_jbuf_raw(b, ", \"resources\": ");
+    at_jbuf_words(b, t->resources);
     at_jbuf_raw(b, ", \"status\": ");
     at_jbuf_str(b, status_of(t, now));
     at_jbuf_raw(b, ", \"created_at\": ");
@@ -950,6 +952,7 @@ static void ops_setup(mreq_t *m, at_ops_t *o)
         b->scopes = m->tok->granted;
         b->expires = m->tok->rec->expires_at;
         b->nets = m->tok->rec->allowed_nets;
+        b->resources = m->tok->rec->resources;
         o->bound = b;
     }
     if (m->conf->features && m->conf->features->nelts > 0) {
@@ -1009,8 +1012,9 @@ static int op_list(mreq_t *m)
 static int op_create(mreq_t *m)
 {
     static const char *const fields[] = { "name", "description",
-        "full_access", "scopes", "expires", "allowed_networks", NULL };
-    apr_array_header_t *scopes, *nets;
+        "full_access", "scopes", "expires", "allowed_networks", "resources",
+        NULL };
+    apr_array_header_t *scopes, *nets, *res;
     char secret[AT_TOKEN_MAX + 1];
     at_create_req_t req;
     at_token_rec_t *rec;
@@ -1025,6 +1029,7 @@ static int op_create(mreq_t *m)
         || (rc = field_bool(m, "full_access", &full)) != OK
         || (rc = field_words(m, "scopes", &scopes)) != OK
         || (rc = field_words(m, "allowed_networks", &nets)) != OK
+        || (rc = field_words(m, "resources", &res)) != OK
         || (rc = field_expiry(m, &req.expires, &given)) != OK) {
         return rc;
     }
@@ -1057,6 +1062,8 @@ static int op_create(mreq_t *m)
     req.scopes = scopes;
     req.full_access = full;
     req.nets = nets ? apr_array_pstrcat(m->r->pool, nets, ' ') : NULL;
+    req.resources = res && res->nelts
+                    ? apr_array_pstrcat(m->r->pool, res, ' ') : NULL;
     if ((rc = db_open(m)) != OK) {
         return rc;
     }
@@ -1075,10 +1082,12 @@ static int op_patch(mreq_t *m, const char *id)
 {
     static const char *const fields[] = { "name", "full_access", "scopes",
                                           "expires", "description",
-                                          "allowed_networks", NULL };
+                                          "allowed_networks", "resources",
+                                          NULL };
     const at_json_t *nv = at_json_get(m->body, "allowed_networks");
+    const at_json_t *resv = at_json_get(m->body, "resources");
     const at_json_t *dv = at_json_get(m->body, "description");
-    apr_array_header_t *scopes, *nets;
+    apr_array_header_t *scopes, *nets, *res;
     at_token_rec_t *rec = NULL;
     at_scope_change_t ch;
     at_token_edit_t e;
@@ -1094,6 +1103,7 @@ static int op_patch(mreq_t *m, const char *id)
         || (rc = field_expiry(m, &e.expires, &e.expires_set)) != OK
         || (rc = field_str(m, "description", &e.description)) != OK
         || (rc = field_words(m, "allowed_networks", &nets)) != OK
+        || (rc = field_words(m, "resources", &res)) != OK
         || (e.expires_set && (rc = check_expiry(m, e.expires)) != OK)) {
         return rc;
     }
@@ -1104,11 +1114,15 @@ static int op_patch(mreq_t *m, const char *id)
     if (nv) {
         e.nets = nets ? apr_array_pstrcat(m->r->pool, nets, ' ') : "";
     }
+    /* Likewise resources: null or [] makes the token unrestricted. */
+    if (resv) {
+        e.resources = res ? apr_array_pstrcat(m->r->pool, res, ' ') : "";
+    }
     if (!e.name && full == -1 && !scopes && !e.expires_set && !e.description
-        && !e.nets) {
+        && !e.nets && !e.resources) {
         return fail(m->r, HTTP_BAD_REQUEST, "invalid", "nothing to change "
-                    "(give name, scopes, full_access, expires, description "
-                    "or allowed_networks)");
+                    "(give name, scopes, full_access, expires, description, "
+                    "allowed_networks or resources)");
     }
     if (full != -1 || scopes) {
         memset(&ch, 0, sizeof(ch));
