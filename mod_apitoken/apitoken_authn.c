@@ -221,7 +221,7 @@ int apitoken_fixups(request_rec *r)
         q->authorised = 1;
         apitoken_status_request(r, APITOKEN_ST_GRANTED);
     }
-    if (q && q->denied_scopes) {
+    if (q && (q->denied_scopes || q->denied_resource)) {
         /* Another Require granted after ours refused: no stale challenge. */
         apr_table_unset(r->err_headers_out, "WWW-Authenticate");
     }

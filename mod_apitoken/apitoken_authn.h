@@ -15,6 +15,7 @@ typedef struct apitoken_req_t {
     const at_token_rec_t *rec;
     const apr_array_header_t *granted;  /* normalised scope strings */
     const char *denied_scopes;          /* required scopes a provider refused */
+    const char *denied_resource;        /* resource apitoken-resource refused */
     const char *cred_header;            /* header that carried the credential */
     apr_array_header_t *used_scopes;    /* granted scopes a Require used */
     int authorised;                     /* authz let the request through */

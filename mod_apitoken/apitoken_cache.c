@@ -26,12 +26,12 @@
 
 APLOG_USE_MODULE(apitoken);
 
-#define ENTRY_MAGIC    0x41505431u   /* "APT1"; bump when the layout changes */
+#define ENTRY_MAGIC    0x41505432u   /* "APT2"; bump when the layout changes */
 #define ENTRY_RECORD   1
 #define ENTRY_UNKNOWN  2
 /* Larger records (very long network lists) are simply not cached. */
 #define ENTRY_MAX      8192
-#define N_STRINGS      7
+#define N_STRINGS      8
 
 typedef struct entry_head_t {
     apr_uint32_t magic;
@@ -273,6 +273,7 @@ static void l1_put(const at_token_rec_t *rec, apr_int64_t seq,
     str[4] = rec->scopes;
     str[5] = rec->allowed_nets;
     str[6] = rec->prev_digest;
+    str[7] = rec->resources;
     size = APR_ALIGN_DEFAULT(sizeof(*e))
            + (apr_size_t)granted->nelts * sizeof(char *) + strlen(joined) + 1;
     for (i = 0; i < N_STRINGS; ++i) {
@@ -298,6 +299,7 @@ static void l1_put(const at_token_rec_t *rec, apr_int64_t seq,
     e->rec.scopes = l1_copy(&cur, str[4]);
     e->rec.allowed_nets = l1_copy(&cur, str[5]);
     e->rec.prev_digest = l1_copy(&cur, str[6]);
+    e->rec.resources = l1_copy(&cur, str[7]);
     /* Not kept: never part of a decision. */
     e->rec.last_used_at = AT_TIME_NONE;
     e->rec.last_used_addr = "";
@@ -549,6 +551,7 @@ apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **out,
     rec->scopes = str[4];
     rec->allowed_nets = str[5];
     rec->prev_digest = str[6];
+    rec->resources = str[7];
     rec->full_access = h.full_access != 0;
     rec->created_at = h.created_at;
     rec->expires_at = h.expires_at;
@@ -596,6 +599,7 @@ void apitoken_cache_put(const char *id, const at_token_rec_t *rec,
         str[4] = rec->scopes;
         str[5] = rec->allowed_nets;
         str[6] = rec->prev_digest;
+        str[7] = rec->resources;
         for (i = 0; i < N_STRINGS; ++i) {
             apr_size_t n = strlen(str[i] ? str[i] : "") + 1;
             if (len + n > sizeof(buf)) {

@@ -54,6 +54,8 @@ void *apitoken_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->track_usage_set = add->track_usage_set || base->track_usage_set;
     c->strip = add->strip_set ? add->strip : base->strip;
     c->strip_set = add->strip_set || base->strip_set;
+    c->resource = add->resource_set ? add->resource : base->resource;
+    c->resource_set = add->resource_set || base->resource_set;
     return c;
 }
 
@@ -175,6 +177,23 @@ const char *apitoken_set_track_usage(cmd_parms *cmd, void *dconf, int on)
 
     c->track_usage = on;
     c->track_usage_set = 1;
+    return NULL;
+}
+
+/* Parsed now, so a bad expression stops httpd with the file and line. */
+const char *apitoken_set_resource(cmd_parms *cmd, void *dconf,
+                                  const char *arg)
+{
+    apitoken_dir_conf_t *c = dconf;
+    const char *err = NULL;
+
+    c->resource = ap_expr_parse_cmd(cmd, arg, AP_EXPR_FLAG_STRING_RESULT,
+                                    &err, NULL);
+    if (err) {
+        return apr_psprintf(cmd->pool, "ApiTokenResource: cannot parse "
+                            "'%s': %s", arg, err);
+    }
+    c->resource_set = 1;
     return NULL;
 }
 

@@ -8,6 +8,7 @@
 
 #include <httpd.h>
 #include <http_config.h>
+#include <ap_expr.h>
 
 #include "at_dburl.h"
 #include "at_store.h"
@@ -61,6 +62,8 @@ typedef struct apitoken_dir_conf_t {
     unsigned int cache_ttl_set:1;
     unsigned int track_usage_set:1;
     unsigned int strip_set:1;
+    unsigned int resource_set:1;
+    const ap_expr_info_t *resource;  /* ApiTokenResource; NULL: none */
     int cache_ttl;                /* seconds; 0 = database on every request */
     int track_usage;
     int strip;
@@ -86,6 +89,8 @@ const char *apitoken_set_cache_ttl(cmd_parms *cmd, void *dconf,
                                    const char *arg);
 const char *apitoken_set_track_usage(cmd_parms *cmd, void *dconf, int on);
 const char *apitoken_set_strip(cmd_parms *cmd, void *dconf, int on);
+const char *apitoken_set_resource(cmd_parms *cmd, void *dconf,
+                                  const char *arg);
 const char *apitoken_set_accept(cmd_parms *cmd, void *dconf,
                                 const char *args);
 const char *apitoken_set_basic_user(cmd_parms *cmd, void *dconf,
@@ -133,6 +138,11 @@ const char *apitoken_set_basic_user(cmd_parms *cmd, void *dconf,
     AP_INIT_FLAG("ApiTokenStripCredentials", apitoken_set_strip,             \
         NULL, OR_AUTHCFG,                                                    \
         "On removes the token from the request headers once it has been "    \
-        "checked, so backends and proxies never see it (default Off).")
+        "checked, so backends and proxies never see it (default Off)."),     \
+    AP_INIT_TAKE1("ApiTokenResource", apitoken_set_resource, NULL,           \
+        OR_AUTHCFG,                                                          \
+        "An expression (string) giving the resource of the request, "        \
+        "matched by Require apitoken-resource against the token's "          \
+        "resource patterns.")
 
 #endif

@@ -12,6 +12,8 @@
 #define APITOKEN_DESC_INVALID_TOKEN "the access token is not valid"
 #define APITOKEN_DESC_SCOPE \
     "the token does not hold a scope this resource requires"
+/* Longest resource named in an error_description, bytes. */
+#define APITOKEN_DESC_RESOURCE_MAX 128
 /* The challenge alone, without error_description. */
 void apitoken_set_challenge(request_rec *r, const char *error,
                             const char *scope);

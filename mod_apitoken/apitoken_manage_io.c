@@ -469,6 +469,7 @@ void manage_ops_setup(mreq_t *m, at_ops_t *o)
         b->scopes = m->tok->granted;
         b->expires = m->tok->rec->expires_at;
         b->nets = m->tok->rec->allowed_nets;
+        b->resources = m->tok->rec->resources;
         o->bound = b;
     }
     if (m->conf->features && m->conf->features->nelts > 0) {

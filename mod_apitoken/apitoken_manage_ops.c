@@ -42,8 +42,9 @@ int manage_op_list(mreq_t *m)
 int manage_op_create(mreq_t *m)
 {
     static const char *const fields[] = { "name", "description",
-        "full_access", "scopes", "expires", "allowed_networks", NULL };
-    apr_array_header_t *scopes, *nets;
+        "full_access", "scopes", "expires", "allowed_networks", "resources",
+        NULL };
+    apr_array_header_t *scopes, *nets, *res;
     char secret[AT_TOKEN_MAX + 1];
     at_create_req_t req;
     at_token_rec_t *rec;
@@ -58,6 +59,7 @@ int manage_op_create(mreq_t *m)
         || (rc = manage_field_bool(m, "full_access", &full)) != OK
         || (rc = manage_field_words(m, "scopes", &scopes)) != OK
         || (rc = manage_field_words(m, "allowed_networks", &nets)) != OK
+        || (rc = manage_field_words(m, "resources", &res)) != OK
         || (rc = manage_field_expiry(m, &req.expires, &given)) != OK) {
         return rc;
     }
@@ -91,6 +93,8 @@ int manage_op_create(mreq_t *m)
     req.scopes = scopes;
     req.full_access = full;
     req.nets = nets ? apr_array_pstrcat(m->r->pool, nets, ' ') : NULL;
+    req.resources = res && res->nelts
+                    ? apr_array_pstrcat(m->r->pool, res, ' ') : NULL;
     if ((rc = manage_db_open(m)) != OK) {
         return rc;
     }
@@ -109,10 +113,12 @@ int manage_op_patch(mreq_t *m, const char *id)
 {
     static const char *const fields[] = { "name", "full_access", "scopes",
                                           "expires", "description",
-                                          "allowed_networks", NULL };
+                                          "allowed_networks", "resources",
+                                          NULL };
     const at_json_t *nv = at_json_get(m->body, "allowed_networks");
+    const at_json_t *resv = at_json_get(m->body, "resources");
     const at_json_t *dv = at_json_get(m->body, "description");
-    apr_array_header_t *scopes, *nets;
+    apr_array_header_t *scopes, *nets, *res;
     at_token_rec_t *rec = NULL;
     at_scope_change_t ch;
     at_token_edit_t e;
@@ -128,6 +134,7 @@ int manage_op_patch(mreq_t *m, const char *id)
         || (rc = manage_field_expiry(m, &e.expires, &e.expires_set)) != OK
         || (rc = manage_field_str(m, "description", &e.description)) != OK
         || (rc = manage_field_words(m, "allowed_networks", &nets)) != OK
+        || (rc = manage_field_words(m, "resources", &res)) != OK
         || (e.expires_set && (rc = manage_check_expiry(m, e.expires)) != OK)) {
         return rc;
     }
@@ -138,11 +145,16 @@ int manage_op_patch(mreq_t *m, const char *id)
     if (nv) {
         e.nets = nets ? apr_array_pstrcat(m->r->pool, nets, ' ') : "";
     }
+    /* Likewise resources: null or [] makes the token unrestricted. */
+    if (resv) {
+        e.resources = res ? apr_array_pstrcat(m->r->pool, res, ' ') : "";
+    }
     if (!e.name && full == -1 && !scopes && !e.expires_set && !e.description
-        && !e.nets) {
+        && !e.nets && !e.resources) {
         return manage_fail(m->r, HTTP_BAD_REQUEST, "invalid", "nothing to "
                            "change (give name, scopes, full_access, "
-                           "expires, description or allowed_networks)");
+                           "expires, description, allowed_networks or "
+                           "resources)");
     }
     if (full != -1 || scopes) {
         memset(&ch, 0, sizeof(ch));

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "at_nets.h"
+#include "at_resource.h"
 #include "at_ops.h"
 #include "at_scope.h"
 #include "at_text.h"
@@ -151,6 +152,22 @@ apr_status_t at_ops_open_token(at_ops_t *o, at_token_rec_t **rec,
         return rv;
     }
     return load(o, rec, id);
+}
+
+/* Normalised resource patterns of raw text, or APR_EINVAL naming the bad
+ * one. */
+apr_status_t at_ops_resources_of(at_ops_t *o, const char **norm,
+                                 const char *set, const char *add,
+                                 const char *del, const char *what)
+{
+    const char *bad = NULL, *why = NULL;
+
+    if (at_resources_edit(norm, set, add, del, &bad, &why, o->pool)
+        != APR_SUCCESS) {
+        return fail(o, APR_EINVAL, "%s: invalid resource pattern %s: %s",
+                    what, Q(bad), why);
+    }
+    return APR_SUCCESS;
 }
 
 apr_status_t at_ops_check_features(at_ops_t *o,

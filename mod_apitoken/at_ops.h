@@ -34,14 +34,17 @@
  * receives a secret for must lie within it, before and after the change:
  * no full access unless the caller has it, only scopes the caller's
  * satisfy, an expiry no later than the caller's, networks inside the
- * caller's.  A new token inherits the caller's expiry and networks when
- * none are given.  The check runs on the record as it will be written,
+ * caller's, resource patterns covered by the caller's (at_resources_covered:
+ * a restricted caller cannot make an unrestricted token).  A new token
+ * inherits the caller's expiry, networks and resources when none are
+ * given.  The check runs on the record as it will be written,
  * inside the transaction, right before the write. */
 typedef struct at_ops_bound_t {
     int full_access;
     const apr_array_header_t *scopes;   /* normalised (const char *) */
     at_time_t expires;                  /* AT_TIME_NONE = never */
     const char *nets;                   /* "" or NULL = any address */
+    const char *resources;              /* "" or NULL = any resource */
 } at_ops_bound_t;
 
 /* The longest grace a rotation may give the old secret. */
@@ -73,6 +76,7 @@ typedef struct at_create_req_t {
     int full_access;
     at_time_t expires;                  /* AT_TIME_NONE = never */
     const char *nets;                   /* raw text; NULL = any address */
+    const char *resources;              /* raw patterns; NULL = any */
 } at_create_req_t;
 
 /* Validate, generate, insert, audit.  token receives the full token
@@ -96,7 +100,7 @@ apr_status_t at_ops_scope(at_token_rec_t **rec, at_ops_t *o, const char *id,
 
 /* Several changes to one token as one transaction: all are applied or
  * none.  Each field that changes gets its own audit event (rename,
- * scope, expire, describe, networks); when no field changes, nothing is
+ * scope, expire, describe, networks, resources); when no field changes, nothing is
  * written and o->unchanged is set.  Rename, scope and expire behave the
  * same. */
 typedef struct at_token_edit_t {
@@ -106,6 +110,12 @@ typedef struct at_token_edit_t {
     at_time_t expires;                  /* AT_TIME_NONE = never */
     const char *description;            /* NULL = keep; "" = none */
     const char *nets;                   /* NULL = keep; "" = any address */
+    /* Resource patterns (raw text): the new set (NULL = keep, "" =
+     * unrestricted), then patterns added and removed (NULL = none).
+     * Removing a pattern the token does not have is APR_EBUSY. */
+    const char *resources;
+    const char *add_resources;
+    const char *remove_resources;
 } at_token_edit_t;
 
 apr_status_t at_ops_edit(at_token_rec_t **rec, at_ops_t *o, const char *id,

@@ -8,6 +8,7 @@
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 #include "at_nets.h"
+#include "at_resource.h"
 #include "at_ops.h"
 #include "at_scope.h"
 
@@ -87,6 +88,18 @@ apr_status_t at_ops_check_bound(at_ops_t *o, const at_token_rec_t *rec,
                                            ? Q(rec->allowed_nets)
                                            : "any address",
                                        b->nets));
+    }
+    if (!at_resources_covered(rec->resources, b->resources)) {
+        return at_ops_abort_tx(o, fail(o, APR_EACCES,
+                                       "%s: %s would reach "
+                                       "resources %s, beyond the calling "
+                                       "token's "
+                                       "(%s)",
+                                       what, subject,
+                                       rec->resources && *rec->resources
+                                           ? Q(rec->resources)
+                                           : "any resource",
+                                       b->resources));
     }
     return APR_SUCCESS;
 }

@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 #include "at_nets.h"
+#include "at_resource.h"
 #include "at_ops.h"
 #include "at_scope.h"
 
@@ -59,7 +60,7 @@ apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
     apr_array_header_t *scopes;
     at_token_t tok;
     char *digest;
-    const char *err, *nets = "";
+    const char *err, *nets = "", *res = "";
     apr_status_t rv;
 
     token[0] = '\0';
@@ -102,6 +103,12 @@ apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
         return fail(o, APR_EINVAL, "create: invalid allowed networks %s: %s",
                     Q(req->nets), err);
     }
+    if (req->resources
+        && (rv = at_ops_resources_of(o, &res, "", req->resources, NULL,
+                                     "create"))
+               != APR_SUCCESS) {
+        return rv;
+    }
 
     if ((rv = at_ops_begin(o)) != APR_SUCCESS) {
         return rv;
@@ -140,6 +147,7 @@ apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
     rec->description = req->description
                        ? apr_pstrdup(o->pool, req->description) : "";
     rec->prev_digest = "";
+    rec->resources = res;
     if (o->bound) {
         /* A token caller's child lives no longer and works from no more
          * places than the caller. */
@@ -148,6 +156,9 @@ apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
         }
         if (!*rec->allowed_nets && o->bound->nets) {
             rec->allowed_nets = o->bound->nets;
+        }
+        if (!*rec->resources && o->bound->resources) {
+            rec->resources = o->bound->resources;
         }
     }
     /* Named "the new token" in the message: its id is not given out. */
@@ -172,12 +183,13 @@ apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
     }
     rv = at_ops_finish(
         o, "create", rec->id, rec->owner,
-        apr_psprintf(o->pool, "owner %s, name %s, %s, expires %s", rec->owner,
-                     rec->name,
+        apr_psprintf(o->pool, "owner %s, name %s, %s, expires %s%s%s",
+                     rec->owner, rec->name,
                      rec->full_access
                          ? "full access"
                          : apr_pstrcat(o->pool, "scopes ", rec->scopes, NULL),
-                     at_ops_time_text(o, rec->expires_at, "never")));
+                     at_ops_time_text(o, rec->expires_at, "never"),
+                     *rec->resources ? ", resources " : "", rec->resources));
     if (rv != APR_SUCCESS) {
         OPENSSL_cleanse(token, AT_TOKEN_MAX + 1);
         return rv;

@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 #include "at_nets.h"
+#include "at_resource.h"
 #include "at_ops.h"
 #include "at_scope.h"
 
@@ -163,6 +164,57 @@ static int differ(const char *a, const char *b)
     return strcmp(a ? a : "", b ? b : "") != 0;
 }
 
+/* Apply e's resource change to rec (inside the transaction): the new set
+ * or the current one, plus the added, minus the removed patterns, each of
+ * which the token must have. */
+static apr_status_t apply_resources(at_ops_t *o, at_token_rec_t *rec,
+                                    const at_token_edit_t *e,
+                                    const char *what)
+{
+    const char *base = e->resources ? e->resources
+                       : rec->resources ? rec->resources : "";
+    const char *cur, *del = NULL, *w;
+    apr_status_t rv;
+
+    if ((rv = at_ops_resources_of(o, &cur, base, e->add_resources, NULL, what))
+        != APR_SUCCESS) {
+        return at_ops_abort_tx(o, rv);
+    }
+    if (e->remove_resources) {
+        const char *left;
+
+        if ((rv = at_ops_resources_of(o, &del, "", e->remove_resources, NULL,
+                                      what))
+            != APR_SUCCESS) {
+            return at_ops_abort_tx(o, rv);
+        }
+        for (w = del; *w; w += strcspn(w, " "), w += strspn(w, " ")) {
+            apr_size_t n = strcspn(w, " ");
+            const char *one = apr_pstrmemdup(o->pool, w, n);
+            const char *c;
+
+            for (c = cur; *c; c += strcspn(c, " "), c += strspn(c, " ")) {
+                if (strcspn(c, " ") == n && !strncmp(c, w, n)) {
+                    break;
+                }
+            }
+            if (!*c) {
+                return at_ops_abort_tx(o, fail(o, APR_EBUSY,
+                                               "%s: token %s has no "
+                                               "resource %s",
+                                               what, rec->id, Q(one)));
+            }
+        }
+        if ((rv = at_ops_resources_of(o, &left, cur, NULL, del, what))
+            != APR_SUCCESS) {
+            return at_ops_abort_tx(o, rv);
+        }
+        cur = left;
+    }
+    rec->resources = cur;
+    return APR_SUCCESS;
+}
+
 /* The one body of rename, scope, expire and edit: check the arguments,
  * load the token, check it is within the caller, apply every change,
  * check the result is within the caller, write it with one audit event
@@ -175,7 +227,8 @@ static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
     at_token_rec_t *rec, old;
     scope_args_t sa;
     apr_status_t rv;
-    int expires_changed, desc_changed, nets_changed;
+    int expires_changed, desc_changed, nets_changed, res_changed;
+    int res_edit = e->resources || e->add_resources || e->remove_resources;
 
     if ((rv = at_ops_check_id(o, what, id)) != APR_SUCCESS) {
         return rv;
@@ -217,6 +270,9 @@ static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
     if (e->nets) {
         rec->allowed_nets = nets;
     }
+    if (res_edit && (rv = apply_resources(o, rec, e, what)) != APR_SUCCESS) {
+        return rv;
+    }
     if ((rv = at_ops_within_bound(o, rec, what)) != APR_SUCCESS) {
         return rv;
     }
@@ -233,8 +289,9 @@ static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
     desc_changed = e->description && differ(old.description,
                                             rec->description);
     nets_changed = e->nets && differ(old.allowed_nets, rec->allowed_nets);
+    res_changed = res_edit && differ(old.resources, rec->resources);
     if (!name_detail && !scope_detail && !expires_changed && !desc_changed
-        && !nets_changed) {
+        && !nets_changed && !res_changed) {
         at_store_rollback(o->store);
         o->unchanged = 1;
         *recp = rec;
@@ -275,6 +332,13 @@ static apr_status_t edit_token(at_token_rec_t **recp, at_ops_t *o,
                                                             nets, NULL)
                                               : "any address"))
                    != APR_SUCCESS)
+        || (res_changed
+            && (rv = at_ops_audit_event(
+                    o, "resources", id, rec->owner,
+                    *rec->resources ? apr_pstrcat(o->pool, "resources ",
+                                                  rec->resources, NULL)
+                                    : "any resource"))
+                   != APR_SUCCESS)
         || (rv = at_ops_commit(o, id)) != APR_SUCCESS) {
         return rv;
     }
@@ -286,7 +350,8 @@ apr_status_t at_ops_edit(at_token_rec_t **recp, at_ops_t *o, const char *id,
                          const at_token_edit_t *e)
 {
     if (!e->name && !e->scope && !e->expires_set && !e->description
-        && !e->nets) {
+        && !e->nets && !e->resources && !e->add_resources
+        && !e->remove_resources) {
         return fail(o, APR_EINVAL, "edit: nothing to change");
     }
     return edit_token(recp, o, "edit", id, e);

@@ -71,6 +71,12 @@ const char *at_ops_time_text(at_ops_t *o, at_time_t t, const char *dflt);
 apr_status_t at_ops_check_bound(at_ops_t *o, const at_token_rec_t *rec,
                                 const char *what, const char *subject);
 
+/* Normalised resource patterns of raw text, or APR_EINVAL naming the bad
+ * one. */
+apr_status_t at_ops_resources_of(at_ops_t *o, const char **norm,
+                                 const char *set, const char *add,
+                                 const char *del, const char *what);
+
 /* An existing token, named by its id in the message. */
 apr_status_t at_ops_within_bound(at_ops_t *o, const at_token_rec_t *rec,
                                  const char *what);

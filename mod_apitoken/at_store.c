@@ -56,10 +56,11 @@ at_token_rec_t *at_token_rec_decode(const at_token_row_reader_t *rd,
     rec->last_used_addr = rd->text(row, 11, p);
     rec->allowed_nets = rd->text(row, 12, p);
     rec->prev_digest = rd->text(row, 13, p);
-    rec->description = rd->text(row, 14, p);
+    rec->resources = rd->text(row, 14, p);
+    rec->description = rd->text(row, 15, p);
     if (!rec->id || !rec->owner || !rec->name || !rec->digest
         || !rec->scopes || !rec->last_used_addr || !rec->allowed_nets
-        || !rec->description || !rec->prev_digest) {
+        || !rec->description || !rec->prev_digest || !rec->resources) {
         return NULL;
     }
     return rec;

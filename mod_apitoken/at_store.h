@@ -21,8 +21,9 @@
  * A store handle is used by one thread at a time. */
 
 /* 2: apitoken_scope_usage (which granted scopes a token exercised).
- * 3: apitoken_audit.owner (whose token an event is about). */
-#define AT_SCHEMA_VERSION 3
+ * 3: apitoken_audit.owner (whose token an event is about).
+ * 4: apitoken_tokens.resources (at_resource.h). */
+#define AT_SCHEMA_VERSION 4
 #define AT_NAME_MAX        128   /* owner and name, bytes */
 /* An actor is an account name with room for a tag before it ("web:"):
  * every owner the store accepts is also a valid actor with its tag.  The
@@ -48,6 +49,8 @@ typedef struct at_token_rec_t {
     const char *description;     /* "" = none */
     const char *prev_digest;     /* "" unless rotated with a grace period */
     at_time_t prev_until;        /* when prev_digest stops working */
+    const char *resources;       /* normalised patterns (at_resource.h);
+                                  * "" or NULL = unrestricted */
 } at_token_rec_t;
 
 typedef struct at_audit_rec_t {
@@ -164,8 +167,8 @@ const char *at_token_rec_status(const at_token_rec_t *r, at_time_t now);
  * (libdbi by index, the packed SQLite form, the prepared SQLite lookup). */
 #define AT_TOKEN_COLUMNS "id, owner, name, digest, scopes, full_access, " \
     "created_at, expires_at, revoked_at, last_used_at, prev_until, " \
-    "last_used_addr, allowed_nets, prev_digest, description"
-#define AT_TOKEN_NCOLUMNS 15
+    "last_used_addr, allowed_nets, prev_digest, resources, description"
+#define AT_TOKEN_NCOLUMNS 16
 
 typedef struct at_token_row_reader_t {
     /* Column i (from 0) as text in p, "" for NULL; NULL when the value

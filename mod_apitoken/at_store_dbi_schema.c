@@ -20,7 +20,7 @@
 
 #include "at_store_dbi_int.h"
 
-/* Schema 3.  Every table is created "IF NOT EXISTS", so running the DDL
+/* Schema 4.  Every table is created "IF NOT EXISTS", so running the DDL
  * again is what upgrades an older schema by new tables; a new column is
  * added by its own step in init_schema_txn. */
 #define SCOPE_USAGE_DDL \
@@ -39,6 +39,10 @@
     " prefix VARCHAR(16) NOT NULL," \
     " change_seq BIGINT NOT NULL)"
 
+/* Schema 4: the token's resource patterns (at_resource.h); the same text
+ * creates the table and upgrades an older one. */
+#define RESOURCES_COL "resources TEXT NOT NULL DEFAULT ''"
+
 #define TOKENS_DDL(unique) \
     "CREATE TABLE IF NOT EXISTS apitoken_tokens (" \
     " id VARCHAR(12) NOT NULL PRIMARY KEY," \
@@ -56,6 +60,7 @@
     " description TEXT NOT NULL," \
     " prev_digest VARCHAR(64) NOT NULL," \
     " prev_until BIGINT NOT NULL," \
+    " " RESOURCES_COL "," \
     " " unique " (owner, name))"
 
 /* Schema 3: the owner of the event's token, so that an account's events
@@ -194,8 +199,9 @@ apr_status_t at_dbi_get_meta(at_store_t *s, const char **prefix,
     return APR_SUCCESS;
 }
 
-/* Has apitoken_audit the owner column?  1 yes, 0 no, -1 error. */
-static int audit_has_owner(at_store_t *s)
+/* Has table the column col (both our own literals)?  1 yes, 0 no, -1
+ * error. */
+static int has_column(at_store_t *s, const char *table, const char *col)
 {
     dbi_impl_t *d = IMPL(s);
     dbi_result r;
@@ -203,27 +209,26 @@ static int audit_has_owner(at_store_t *s)
 
     switch (d->kind) {
     case AT_DB_SQLITE3:
-        r = at_sql(s, "SELECT name"
-                   " FROM pragma_table_info('apitoken_audit')"
-                   " WHERE name = 'owner'", AT_SQL_NONE);
+        r = at_sql(s, "SELECT name FROM pragma_table_info(?) WHERE name = ?",
+                   AT_SQL_ARGS(AT_SQL_T(table), AT_SQL_T(col)));
         break;
     case AT_DB_PGSQL:
         r = at_sql(s, "SELECT column_name"
                    " FROM information_schema.columns"
                    " WHERE table_schema = current_schema()"
-                   " AND table_name = 'apitoken_audit'"
-                   " AND column_name = 'owner'", AT_SQL_NONE);
+                   " AND table_name = ? AND column_name = ?",
+                   AT_SQL_ARGS(AT_SQL_T(table), AT_SQL_T(col)));
         break;
     default:
         r = at_sql(s, "SELECT column_name"
                    " FROM information_schema.columns"
                    " WHERE table_schema = DATABASE()"
-                   " AND table_name = 'apitoken_audit'"
-                   " AND column_name = 'owner'", AT_SQL_NONE);
+                   " AND table_name = ? AND column_name = ?",
+                   AT_SQL_ARGS(AT_SQL_T(table), AT_SQL_T(col)));
         break;
     }
     if (r == NULL) {
-        db_fail(s, "checking the audit table");
+        db_fail(s, "checking a table's columns");
         return -1;
     }
     found = dbi_result_get_numrows(r) > 0;
@@ -276,7 +281,7 @@ static apr_status_t upgrade_audit_owner(at_store_t *s, apr_pool_t *tmp)
             return rv;
         }
     }
-    if ((has = audit_has_owner(s)) < 0) {
+    if ((has = has_column(s, "apitoken_audit", "owner")) < 0) {
         return APR_EGENERAL;
     }
     if (!has) {
@@ -335,6 +340,24 @@ static apr_status_t upgrade_audit_owner(at_store_t *s, apr_pool_t *tmp)
     return APR_SUCCESS;
 }
 
+/* 3 -> 4: apitoken_tokens.resources, "" (unrestricted) for every
+ * existing token.  Only added when missing, so a cut-short upgrade is
+ * finished by the next init. */
+static apr_status_t upgrade_resources(at_store_t *s)
+{
+    int has = has_column(s, "apitoken_tokens", "resources");
+
+    if (has < 0) {
+        return APR_EGENERAL;
+    }
+    if (has) {
+        return APR_SUCCESS;
+    }
+    return exec_free(s, at_sql(s, "ALTER TABLE apitoken_tokens ADD COLUMN "
+                               RESOURCES_COL, AT_SQL_NONE),
+                     "adding the token resources");
+}
+
 /* The index of the audit owner, once the column exists (MySQL's is made
  * with the column). */
 static apr_status_t owner_index(at_store_t *s)
@@ -386,10 +409,13 @@ static apr_status_t init_schema_txn(at_store_t *s, const char *prefix,
     }
     if (version < AT_SCHEMA_VERSION) {
         /* 1 -> 2: apitoken_scope_usage, made by the DDL above.  2 -> 3: the
-         * audit owner.  Later steps that alter tables go here, one per
-         * version. */
+         * audit owner.  3 -> 4: the token resources.  Later steps that
+         * alter tables go here, one per version. */
         if (version < 3 && ((rv = upgrade_audit_owner(s, tmp)) != APR_SUCCESS
                             || (rv = owner_index(s)) != APR_SUCCESS)) {
+            return rv;
+        }
+        if (version < 4 && (rv = upgrade_resources(s)) != APR_SUCCESS) {
             return rv;
         }
         return exec_free(s, at_sql(s, "UPDATE apitoken_meta"

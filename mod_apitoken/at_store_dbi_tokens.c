@@ -18,6 +18,7 @@
 #include "at_scope.h"
 #include "at_log.h"
 
+#include "at_resource.h"
 #include "at_store_dbi_int.h"
 
 #define ADDR_MAX   64
@@ -101,6 +102,14 @@ static apr_status_t check_rec(at_store_t *s, const at_token_rec_t *r,
         && (why = at_check_stored_nets(r->allowed_nets, p)) != NULL) {
         return fail(s, APR_EINVAL, "allowed networks: %s", why);
     }
+    if (r->resources && *r->resources) {
+        const char *norm, *bad, *rwhy;
+
+        if (at_resources_parse(&norm, r->resources, &bad, &rwhy, p)
+            != APR_SUCCESS || strcmp(norm, r->resources)) {
+            return fail(s, APR_EINVAL, "resources are not normalised");
+        }
+    }
     if (r->last_used_addr && *r->last_used_addr
         && !at_dbi_addr_valid(r->last_used_addr)) {
         return fail(s, APR_EINVAL, "invalid last-used address");
@@ -115,7 +124,7 @@ static apr_status_t check_rec(at_store_t *s, const at_token_rec_t *r,
 #define TOKEN_PACKED "id" J "owner" J "name" J "digest" J "scopes" J \
     "full_access" J "created_at" J "expires_at" J "revoked_at" J \
     "last_used_at" J "prev_until" J "last_used_addr" J "allowed_nets" J \
-    "prev_digest" J "description AS description"
+    "prev_digest" J "resources" J "description AS description"
 
 /* Column readers for at_token_rec_decode: libdbi by index (PostgreSQL,
  * MariaDB), and the packed SQLite row. */
@@ -336,7 +345,7 @@ apr_status_t at_dbi_insert(at_store_t *s, const at_token_rec_t *rec)
         return rv;
     }
     r = at_sql(s, "INSERT INTO apitoken_tokens (" TOKEN_COLS ") VALUES"
-               " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                AT_SQL_ARGS(AT_SQL_T(rec->id), AT_SQL_T(rec->owner),
                            AT_SQL_T(rec->name), AT_SQL_T(rec->digest),
                            AT_SQL_T(rec->scopes),
@@ -349,6 +358,7 @@ apr_status_t at_dbi_insert(at_store_t *s, const at_token_rec_t *rec)
                            AT_SQL_T(rec->last_used_addr),
                            AT_SQL_T(nets_of(rec, tmp)),
                            AT_SQL_T(rec->prev_digest),
+                           AT_SQL_T(rec->resources),
                            AT_SQL_T(rec->description)));
     if (r == NULL) {
         rv = map_clash(s, rec, 0, "inserting a token");
@@ -393,7 +403,7 @@ apr_status_t at_dbi_update(at_store_t *s, const at_token_rec_t *rec)
                " digest = ?, scopes = ?, full_access = ?, expires_at = ?,"
                " revoked_at = ?, last_used_at = ?, last_used_addr = ?,"
                " allowed_nets = ?, description = ?, prev_digest = ?,"
-               " prev_until = ? WHERE id = ?",
+               " prev_until = ?, resources = ? WHERE id = ?",
                AT_SQL_ARGS(AT_SQL_T(rec->owner), AT_SQL_T(rec->name),
                            AT_SQL_T(rec->digest), AT_SQL_T(rec->scopes),
                            AT_SQL_N(rec->full_access ? 1 : 0),
@@ -404,7 +414,8 @@ apr_status_t at_dbi_update(at_store_t *s, const at_token_rec_t *rec)
                            AT_SQL_T(nets_of(rec, tmp)),
                            AT_SQL_T(rec->description),
                            AT_SQL_T(rec->prev_digest),
-                           AT_SQL_N(rec->prev_until), AT_SQL_T(rec->id)));
+                           AT_SQL_N(rec->prev_until),
+                           AT_SQL_T(rec->resources), AT_SQL_T(rec->id)));
     if (r == NULL) {
         rv = map_clash(s, rec, 1, "updating a token");
     }

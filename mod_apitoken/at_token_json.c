@@ -33,6 +33,8 @@ void at_token_json(at_jbuf_t *b, const at_token_rec_t *t, at_time_t now,
     at_jbuf_words(b, t->scopes);
     at_jbuf_raw(b, ", \"allowed_networks\": ");
     at_jbuf_words(b, t->allowed_nets);
+    at_jbuf_raw(b, ", \"resources\": ");
+    at_jbuf_words(b, t->resources);
     at_jbuf_raw(b, ", \"status\": ");
     at_jbuf_str(b, status ? status : at_token_rec_status(t, now));
     at_jbuf_raw(b, ", \"created_at\": ");

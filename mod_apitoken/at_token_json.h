@@ -13,11 +13,12 @@
 void at_jbuf_time(at_jbuf_t *b, at_time_t t);
 
 /* t as {"id", "owner", "name", "description", "full_access", "scopes",
- * "allowed_networks", "status", "created_at", "expires_at", "revoked_at",
- * "last_used_at", "last_used_addr", "previous_secret_until"} and, when
- * secret is given, "token".  status: the caller's word for the state
- * (NULL: at_token_rec_status).  open: leave the object open for the
- * caller's own fields (each written as ", \"key\": value"), then "}". */
+ * "allowed_networks", "resources", "status", "created_at", "expires_at",
+ * "revoked_at", "last_used_at", "last_used_addr",
+ * "previous_secret_until"} and, when secret is given, "token".  status:
+ * the caller's word for the state (NULL: at_token_rec_status).  open:
+ * leave the object open for the caller's own fields (each written as
+ * ", \"key\": value"), then "}". */
 void at_token_json(at_jbuf_t *b, const at_token_rec_t *t, at_time_t now,
                    const char *status, const char *secret, int open);
 

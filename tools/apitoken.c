@@ -214,6 +214,15 @@ static int take_opt(at_cli_t *c, int id, const char *arg)
                           return 0;
     case OPT_ALLOW_IP:    APR_ARRAY_PUSH(c->nets, const char *) = arg;
                           return 0;
+    case OPT_RESOURCE:    APR_ARRAY_PUSH(c->resources, const char *) = arg;
+                          return 0;
+    case OPT_ADD_RESOURCE:
+        APR_ARRAY_PUSH(c->add_resources, const char *) = arg;
+        return 0;
+    case OPT_REMOVE_RESOURCE:
+        APR_ARRAY_PUSH(c->remove_resources, const char *) = arg;
+        return 0;
+    case OPT_ANY_RESOURCE: c->any_resource = 1; return 0;
     case OPT_FULL:        c->full_access = 1; return 0;
     case OPT_ALL:         c->all = 1; return 0;
     case OPT_REASON:      return set_once(c, &c->reason, o->name, arg);
@@ -466,6 +475,9 @@ int main(int argc, const char *const *argv)
     cli.add = apr_array_make(pool, 4, sizeof(const char *));
     cli.remove = apr_array_make(pool, 4, sizeof(const char *));
     cli.nets = apr_array_make(pool, 4, sizeof(const char *));
+    cli.resources = apr_array_make(pool, 4, sizeof(const char *));
+    cli.add_resources = apr_array_make(pool, 4, sizeof(const char *));
+    cli.remove_resources = apr_array_make(pool, 4, sizeof(const char *));
     cli.args = apr_array_make(pool, 4, sizeof(const char *));
     cli.argv_raw = (char **)argv;
     cli.argc_raw = argc;

@@ -52,6 +52,10 @@ typedef struct at_cli_t {
     apr_array_header_t *add;        /* raw --add values */
     apr_array_header_t *remove;     /* raw --remove values */
     apr_array_header_t *nets;       /* raw --allow-ip values */
+    apr_array_header_t *resources;  /* raw --resource values */
+    apr_array_header_t *add_resources;     /* raw --add-resource values */
+    apr_array_header_t *remove_resources;  /* raw --remove-resource */
+    int any_resource;               /* scope --any-resource */
     int full_access;
     int restricted;
     int any_address;                /* edit --any-address */

@@ -291,6 +291,8 @@ int at_cmd_create(at_cli_t *c)
     req.full_access = c->full_access;
     req.expires = expires;
     req.nets = c->nets->nelts > 0 ? nets : NULL;
+    req.resources = c->resources->nelts > 0
+                    ? apr_array_pstrcat(c->pool, c->resources, ' ') : NULL;
     if ((rv = at_ops_create(&rec, tokstr, &o, &req)) != APR_SUCCESS) {
         at_cmd_wipe_token(c, tokstr);
         return at_cmd_ops_fail(c, &o, rv);

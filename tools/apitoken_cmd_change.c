@@ -104,10 +104,14 @@ int at_cmd_scope(at_cli_t *c)
     const char *id = ARG(c, 0);
     apr_array_header_t *add, *rm;
     at_scope_change_t ch;
+    at_token_edit_t e;
     at_token_rec_t *rec;
     at_ops_t o;
     apr_status_t rv;
-    int code;
+    int code, scopes = c->add->nelts || c->remove->nelts || c->full_access
+                       || c->restricted;
+    int res = c->add_resources->nelts || c->remove_resources->nelts
+              || c->any_resource;
 
     if ((code = at_cmd_check_id(c, id)) != AT_EXIT_OK) {
         return code;
@@ -116,10 +120,15 @@ int at_cmd_scope(at_cli_t *c)
         return at_cli_fail(c, AT_EXIT_USAGE, "scope: give --full-access or "
                            "--restricted, not both");
     }
-    if (!c->add->nelts && !c->remove->nelts && !c->full_access
-        && !c->restricted) {
+    if (c->any_resource && c->add_resources->nelts) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "scope: give --add-resource or "
+                           "--any-resource, not both");
+    }
+    if (!scopes && !res) {
         return at_cli_fail(c, AT_EXIT_USAGE, "scope: nothing to change (give "
-                           "--add, --remove, --full-access or --restricted)");
+                           "--add, --remove, --full-access, --restricted, "
+                           "--add-resource, --remove-resource or "
+                           "--any-resource)");
     }
     if ((code = at_cmd_parse_scopes(c, &add, c->add, "add")) != AT_EXIT_OK
         || (code = at_cmd_parse_scopes(c, &rm, c->remove, "remove"))
@@ -135,7 +144,16 @@ int at_cmd_scope(at_cli_t *c)
     ch.add = add;
     ch.remove = rm;
     ch.full = c->full_access ? 1 : (c->restricted ? 0 : -1);
-    if ((rv = at_ops_scope(&rec, &o, id, &ch)) != APR_SUCCESS) {
+    /* Scopes and resources change in one transaction, each audited. */
+    memset(&e, 0, sizeof(e));
+    e.scope = scopes ? &ch : NULL;
+    e.resources = c->any_resource ? "" : NULL;
+    e.add_resources = c->add_resources->nelts
+        ? apr_array_pstrcat(c->pool, c->add_resources, ' ') : NULL;
+    e.remove_resources = c->remove_resources->nelts
+        ? apr_array_pstrcat(c->pool, c->remove_resources, ' ') : NULL;
+    if ((rv = res ? at_ops_edit(&rec, &o, id, &e)
+                  : at_ops_scope(&rec, &o, id, &ch)) != APR_SUCCESS) {
         return at_cmd_ops_fail(c, &o, rv);
     }
     note_unchanged(c, &o, id);

@@ -72,6 +72,14 @@ static const at_opt_t options[] = {
       "rotate again during a grace period, ending the previous secret now" },
     { OPT_ANY_ADDRESS, "any-address", NULL,
       "clear the allowed networks: the token works from any address" },
+    { OPT_RESOURCE, "resource", "P",
+      "limit the token to resources matching P (glob), repeatable" },
+    { OPT_ADD_RESOURCE, "add-resource", "P",
+      "resource pattern(s) to add, repeatable" },
+    { OPT_REMOVE_RESOURCE, "remove-resource", "P",
+      "resource pattern(s) to remove, repeatable" },
+    { OPT_ANY_RESOURCE, "any-resource", NULL,
+      "clear the resource patterns: the token works on any resource" },
     { 0, NULL, NULL, NULL }
 };
 
@@ -84,12 +92,14 @@ static const int o_none[] = { 0 };
 static const int o_init[] = { OPT_PREFIX, 0 };
 
 static const int o_create[] = { OPT_OWNER, OPT_NAME, OPT_SCOPE, OPT_FULL,
-                                OPT_EXPIRES, OPT_ALLOW_IP, OPT_DESCRIPTION, 0 };
+                                OPT_EXPIRES, OPT_ALLOW_IP, OPT_DESCRIPTION,
+                                OPT_RESOURCE, 0 };
 
 static const int o_list[] = { OPT_OWNER, OPT_STATUS, OPT_WITHIN, 0 };
 
 static const int o_scope[] = { OPT_ADD, OPT_REMOVE, OPT_FULL, OPT_RESTRICTED,
-                               0 };
+                               OPT_ADD_RESOURCE, OPT_REMOVE_RESOURCE,
+                               OPT_ANY_RESOURCE, 0 };
 
 static const int o_edit[] = { OPT_NAME, OPT_DESCRIPTION, OPT_ALLOW_IP,
                               OPT_ANY_ADDRESS, 0 };
@@ -115,7 +125,8 @@ static const at_cmd_t commands[] = {
     { "create", "", 0, 0, o_create,
       "--owner USER --name NAME (--scope S ... | --full-access)\n"
       "       [--expires DATE|+30d|never] [--allow-ip CIDR ...] "
-      "[--description TEXT]",
+      "[--description TEXT]\n"
+      "       [--resource PATTERN ...]",
       "issue a token; the secret is printed once", at_cmd_create },
     { "list", "", 0, 0, o_list,
       "[--owner USER] [--status active|expiring|expired|revoked|all]\n"
@@ -131,8 +142,10 @@ static const at_cmd_t commands[] = {
       "change name, description and allowed networks in one transaction",
       at_cmd_edit },
     { "scope", "ID", 1, 1, o_scope,
-      "[--add S ...] [--remove S ...] [--full-access | --restricted]",
-      "change a token's permissions", at_cmd_scope },
+      "[--add S ...] [--remove S ...] [--full-access | --restricted]\n"
+      "       [--add-resource P ...] [--remove-resource P ...] "
+      "[--any-resource]",
+      "change a token's permissions and resources", at_cmd_scope },
     { "expire", "ID DATE|+30d|never", 2, 2, o_none, "",
       "set the expiry (a past date expires the token now)", at_cmd_expire },
     { "revoke", "ID | --owner USER --all", 0, 1, o_revoke, "[--reason TEXT]",

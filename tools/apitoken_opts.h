@@ -41,7 +41,11 @@ enum {
     OPT_DRY_RUN,
     OPT_SINCE,
     OPT_ACTION,
-    OPT_WITHIN
+    OPT_WITHIN,
+    OPT_RESOURCE,
+    OPT_ADD_RESOURCE,
+    OPT_REMOVE_RESOURCE,
+    OPT_ANY_RESOURCE
 };
 
 typedef struct {

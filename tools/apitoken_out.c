@@ -131,6 +131,8 @@ void at_text_token(FILE *f, const at_token_rec_t *r, at_time_t now,
             or_dash(at_text_clean(r->last_used_addr, p)));
     fprintf(f, "allowed_ips:    %s\n",
             r->allowed_nets && *r->allowed_nets ? r->allowed_nets : "any");
+    fprintf(f, "resources:      %s\n",
+            r->resources && *r->resources ? r->resources : "any");
     fprintf(f, "description:    %s\n",
             or_dash(at_text_clean(r->description, p)));
     if (r->prev_digest && *r->prev_digest && r->prev_until > now) {
@@ -167,13 +169,14 @@ static void cell(FILE *f, const char *s, int w, int last)
     fputs("  ", f);
 }
 
-#define NCOLS 7
+#define NCOLS 8
 
 void at_text_list(FILE *f, const apr_array_header_t *recs, at_time_t now,
                   apr_pool_t *p)
 {
     static const char *const head[NCOLS] = {
-        "ID", "OWNER", "NAME", "STATUS", "SCOPES", "EXPIRES", "LAST_USED"
+        "ID", "OWNER", "NAME", "STATUS", "SCOPES", "EXPIRES", "LAST_USED",
+        "RESOURCES"
     };
     const char ***rows = apr_pcalloc(p, sizeof(*rows) * (recs->nelts + 1));
     int w[NCOLS], i, j;
@@ -190,6 +193,7 @@ void at_text_list(FILE *f, const apr_array_header_t *recs, at_time_t now,
         row[4] = r->full_access ? "(full access)" : or_dash(r->scopes);
         row[5] = at_cli_time(r->expires_at, "never", p);
         row[6] = at_cli_time(r->last_used_at, "never", p);
+        row[7] = r->resources && *r->resources ? r->resources : "any";
         rows[i + 1] = row;
     }
     for (j = 0; j < NCOLS; j++) {

@@ -101,7 +101,7 @@ class Store:
         return doc
 
     def create(self, owner="alice", name=None, scopes=(), full=False,
-               expires=None, allow_ip=()):
+               expires=None, allow_ip=(), resources=()):
         self._n += 1
         name = name or f"token-{self._n}-{time.monotonic_ns()}"
         args = ["create", "--owner", owner, "--name", name]
@@ -113,6 +113,8 @@ class Store:
             args += ["--expires", expires]
         for n in allow_ip:
             args += ["--allow-ip", n]
+        for r in resources:
+            args += ["--resource", r]
         return self._remember(json.loads(self.tool(*args).stdout))
 
     def rotate(self, tid, grace):

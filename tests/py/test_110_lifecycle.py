@@ -127,7 +127,7 @@ def test_113_list_show_json_and_text(db):
     assert rc == 0, err
     lines = out.splitlines()
     assert lines[0].split() == ["ID", "OWNER", "NAME", "STATUS", "SCOPES",
-                                "EXPIRES", "LAST_USED"]
+                                "EXPIRES", "LAST_USED", "RESOURCES"]
     assert len(lines) == 4
     assert lines[1].split()[:5] == [a["id"], "alice", "one", "active", "dns"]
     assert "(full access)" in lines[2]

@@ -132,9 +132,9 @@ def test_410_upgrade_from_schema_1(backend):
     assert rc == 3 and "run apitoken init to upgrade" in err
     rc, up, err = runjson(["init"], db=backend.url)
     assert rc == 0, err
-    assert up["schema_version"] == 3
+    assert up["schema_version"] == 4
     rc, again, err = runjson(["init"], db=backend.url)
-    assert rc == 0 and again["schema_version"] == 3
+    assert rc == 0 and again["schema_version"] == 4
     rc, shown, err = runjson(["show", doc["id"]], db=backend.url)
     assert rc == 0, err
     assert shown["scope_usage"] == [{"scope": "dns", "granted": True,

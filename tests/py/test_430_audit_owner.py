@@ -115,6 +115,8 @@ def schema_2(backend):
     if backend.kind == "pgsql":
         backend.sql("ALTER TABLE apitoken_audit ALTER COLUMN actor TYPE "
                     "VARCHAR(128)")
+    # Schema 2 had no token resources either (schema 4).
+    backend.sql("ALTER TABLE apitoken_tokens DROP COLUMN resources")
     backend.sql("UPDATE apitoken_meta SET schema_version = 2")
 
 
@@ -136,7 +138,7 @@ def test_430_upgrade_from_schema_2(backend):
     rc, out, err = run(["list"], db=backend.url)
     assert rc == 3 and "run apitoken init to upgrade" in err, err
     up = tool(backend, "init")
-    assert up["schema_version"] == 3 and up["upgraded"] is True
+    assert up["schema_version"] == 4 and up["upgraded"] is True
     after = events(backend)
     # Nothing lost or reordered; the upgrade's own event is last.
     assert ([(e["seq"], e["action"], e["token_id"], e["detail"])
@@ -152,7 +154,7 @@ def test_430_upgrade_from_schema_2(backend):
         {keep["id"], gone["id"]}
     # Idempotent; new events carry their owner at once.
     again = tool(backend, "init")
-    assert again["schema_version"] == 3 and again["upgraded"] is False
+    assert again["schema_version"] == 4 and again["upgraded"] is False
     # The actor column holds "web:" and a 128-byte account now.
     actor = "web:" + "\u00e9" * 64
     tool(backend, "--actor", actor, "rename", keep["id"], "long-actor")

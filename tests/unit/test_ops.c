@@ -207,7 +207,7 @@ START_TEST(lifecycle)
     a = mk(&o, "alice", "one", tok);
     b = mk(&o, "alice", "two", tok);
     ck_assert_int_eq(at_ops_create(&rec, tok, &o, &(at_create_req_t){
-        "alice", "one", NULL, words("dns", NULL), 0, 0, NULL }), APR_EEXIST);
+        "alice", "one", NULL, words("dns", NULL), 0, 0, NULL, NULL }), APR_EEXIST);
     ck_assert_int_eq(at_ops_rename(&rec, &o, b->id, "one"), APR_EEXIST);
     ck_assert_int_eq(at_ops_rename(&rec, &o, b->id, "three"), APR_SUCCESS);
     ck_assert_str_eq(rec->name, "three");
