@@ -60,6 +60,11 @@ typedef struct at_ops_t {
     const at_ops_bound_t *bound;  /* NULL: acts as the account */
     apr_pool_t *pool;
     const char *error;          /* out: why the last operation failed */
+    const char *field;          /* out: the request field a refused
+                                 * at_ops_check_create value came from
+                                 * ("owner", "name", "description",
+                                 * "scopes", "full_access", "expires",
+                                 * "nets", "resources"), else NULL */
     int unchanged;              /* out: the last edit changed nothing (and
                                  * wrote no audit event) */
 } at_ops_t;
@@ -78,6 +83,20 @@ typedef struct at_create_req_t {
     const char *nets;                   /* raw text; NULL = any address */
     const char *resources;              /* raw patterns; NULL = any */
 } at_create_req_t;
+
+/* A new token's values as the store keeps them. */
+typedef struct at_create_norm_t {
+    apr_array_header_t *scopes;         /* normalised */
+    const char *nets;                   /* normalised; "" = any */
+    const char *resources;              /* normalised; "" = any */
+} at_create_norm_t;
+
+/* The rules of a new token, without the database: what at_ops_create
+ * checks first.  The tool runs it before it opens the database, so a bad
+ * value is a usage error even when the database is down.  o->store may be
+ * NULL. */
+apr_status_t at_ops_check_create(at_create_norm_t *out, at_ops_t *o,
+                                 const at_create_req_t *req);
 
 /* Validate, generate, insert, audit.  token receives the full token
  * string (AT_TOKEN_MAX + 1 bytes; the caller shows it once and wipes it).

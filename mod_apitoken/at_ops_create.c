@@ -53,17 +53,14 @@ apr_status_t at_ops_name_race(at_ops_t *o, const char *what,
     return fail(o, APR_EGENERAL, "database error during %s: %s", what, why);
 }
 
-apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
-                           const at_create_req_t *req)
+apr_status_t at_ops_check_create(at_create_norm_t *out, at_ops_t *o,
+                                 const at_create_req_t *req)
 {
-    at_token_rec_t *rec, *dup = NULL;
     apr_array_header_t *scopes;
-    at_token_t tok;
-    char *digest;
     const char *err, *nets = "", *res = "";
     apr_status_t rv;
 
-    token[0] = '\0';
+    o->field = "owner";
     if ((err = at_check_owner(req->owner ? req->owner : "")) != NULL) {
         return fail(o, APR_EINVAL, "create: invalid owner %s: %s",
                     Q(req->owner), err);
@@ -72,20 +69,24 @@ apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
         return fail(o, APR_EINVAL, "create: owner %s may not be chosen here",
                     Q(req->owner));
     }
+    o->field = "name";
     if ((err = at_check_name(req->name ? req->name : "")) != NULL) {
         return fail(o, APR_EINVAL, "create: invalid name %s: %s",
                     Q(req->name), err);
     }
+    o->field = "description";
     if (req->description
         && (err = at_check_description(req->description)) != NULL) {
         return fail(o, APR_EINVAL, "create: invalid description %s: %s",
                     Q(req->description), err);
     }
+    o->field = "scopes";
     if ((rv = at_ops_scopes_of(o, &scopes, req->scopes, "create"))
             != APR_SUCCESS
         || (rv = at_ops_check_features(o, scopes, "create")) != APR_SUCCESS) {
         return rv;
     }
+    o->field = "full_access";
     if (req->full_access && scopes->nelts > 0) {
         return fail(o, APR_EINVAL, "create: give scopes or full access, not "
                     "both");
@@ -94,21 +95,49 @@ apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
         return fail(o, APR_EINVAL, "create: a restricted token needs at "
                     "least one scope (or full access)");
     }
+    o->field = "expires";
     if (req->expires != AT_TIME_NONE && req->expires <= o->now) {
         return fail(o, APR_EINVAL, "create: expiry %s is in the past",
                     at_ops_time_text(o, req->expires, "never"));
     }
+    o->field = "nets";
     if (req->nets && (err = at_check_nets(&nets, req->nets, o->pool))
                      != NULL) {
         return fail(o, APR_EINVAL, "create: invalid allowed networks %s: %s",
                     Q(req->nets), err);
     }
+    o->field = "resources";
     if (req->resources
         && (rv = at_ops_resources_of(o, &res, "", req->resources, NULL,
                                      "create"))
                != APR_SUCCESS) {
         return rv;
     }
+    o->field = NULL;
+    out->scopes = scopes;
+    out->nets = nets;
+    out->resources = res;
+    return APR_SUCCESS;
+}
+
+apr_status_t at_ops_create(at_token_rec_t **recp, char *token, at_ops_t *o,
+                           const at_create_req_t *req)
+{
+    at_token_rec_t *rec, *dup = NULL;
+    at_create_norm_t norm;
+    apr_array_header_t *scopes;
+    at_token_t tok;
+    char *digest;
+    const char *nets, *res;
+    apr_status_t rv;
+
+    token[0] = '\0';
+    if ((rv = at_ops_check_create(&norm, o, req)) != APR_SUCCESS) {
+        return rv;
+    }
+    scopes = norm.scopes;
+    nets = norm.nets;
+    res = norm.resources;
 
     if ((rv = at_ops_begin(o)) != APR_SUCCESS) {
         return rv;

@@ -4,6 +4,7 @@
 
 #include <apr_pools.h>
 #include <apr_tables.h>
+#include "at_nets.h"
 #include "at_text.h"
 #include "at_time.h"
 #include "at_dburl.h"
@@ -31,7 +32,6 @@
 #define AT_ACTOR_TAG_MAX   16    /* "tag:", bytes */
 #define AT_ACTOR_MAX       (AT_NAME_MAX + AT_ACTOR_TAG_MAX)
 #define AT_DESCRIPTION_MAX 1024
-#define AT_NETS_MAX        1024
 
 typedef struct at_token_rec_t {
     const char *id;

@@ -50,14 +50,14 @@ int at_cmd_parse_scopes(at_cli_t *c, apr_array_header_t **out,
 }
 
 /* With a catalogue, every scope's feature must be listed in it. */
-int at_cmd_check_catalogue(at_cli_t *c, const apr_array_header_t *scopes)
+int at_cmd_load_catalogue(at_cli_t *c, apr_hash_t **known)
 {
-    apr_hash_t *known;
     FILE *f;
     char line[1024];
-    int i, n = 0;
+    int n = 0;
 
-    if (!c->catalogue || scopes->nelts == 0) {
+    *known = NULL;
+    if (!c->catalogue) {
         return AT_EXIT_OK;
     }
     if (!(f = fopen(c->catalogue, "r"))) {
@@ -65,7 +65,7 @@ int at_cmd_check_catalogue(at_cli_t *c, const apr_array_header_t *scopes)
                            at_ops_quote(c->catalogue, c->pool),
                            strerror(errno));
     }
-    known = apr_hash_make(c->pool);
+    *known = apr_hash_make(c->pool);
     while (n++ < CATALOGUE_MAX_LINES && fgets(line, sizeof(line), f)) {
         char *p = line, *w;
 
@@ -80,23 +80,58 @@ int at_cmd_check_catalogue(at_cli_t *c, const apr_array_header_t *scopes)
             p++;
         }
         *p = '\0';
-        apr_hash_set(known, apr_pstrdup(c->pool, w), APR_HASH_KEY_STRING,
+        apr_hash_set(*known, apr_pstrdup(c->pool, w), APR_HASH_KEY_STRING,
                      "");
     }
     fclose(f);
-    for (i = 0; i < scopes->nelts; i++) {
-        const char *s = APR_ARRAY_IDX(scopes, i, const char *);
-        const char *colon = strchr(s, ':');
-        const char *feature = colon ? apr_pstrmemdup(c->pool, s, colon - s)
-                                    : s;
+    return AT_EXIT_OK;
+}
 
-        if (!apr_hash_get(known, feature, APR_HASH_KEY_STRING)) {
-            return at_cli_fail(c, AT_EXIT_USAGE, "%s: unknown feature %s in "
-                               "scope %s (not in catalogue %s)", c->cmd,
-                               at_ops_quote(feature, c->pool),
-                               at_ops_quote(s, c->pool),
-                               at_ops_quote(c->catalogue, c->pool));
+/* A refused value with the core's message, naming the option it came
+ * from and the catalogue when there is one. */
+static int check_fail(at_cli_t *c, const at_ops_t *o, apr_status_t rv)
+{
+    static const char *const options[][2] = {
+        { "owner", "--owner" }, { "name", "--name" },
+        { "description", "--description" }, { "scopes", "--scope" },
+        { "full_access", "--scope, --full-access" },
+        { "expires", "--expires" }, { "nets", "--allow-ip" },
+        { "resources", "--resource" },
+    };
+    const char *opt = NULL;
+    unsigned int i;
+
+    if (rv == APR_ENOENT && c->catalogue) {
+        return at_cli_fail(c, AT_EXIT_USAGE, "%s (not in catalogue %s)",
+                           o->error, at_ops_quote(c->catalogue, c->pool));
+    }
+    for (i = 0; o->field && i < sizeof(options) / sizeof(options[0]); i++) {
+        if (!strcmp(o->field, options[i][0])) {
+            opt = options[i][1];
         }
+    }
+    return at_cli_fail(c, at_cmd_ops_code(rv), "%s%s%s%s", o->error,
+                       opt ? " (" : "", opt ? opt : "", opt ? ")" : "");
+}
+
+int at_cmd_check_catalogue(at_cli_t *c, const apr_array_header_t *scopes)
+{
+    at_ops_t o;
+    apr_status_t rv;
+    int code;
+
+    if (!c->catalogue || scopes->nelts == 0) {
+        return AT_EXIT_OK;
+    }
+    /* The rule is the core's, as for the management API's catalogue; it
+     * runs before the database is opened, so a bad scope is a usage error
+     * even when the database is down. */
+    at_ops_init(&o, NULL, c->actor, c->now, NULL, c->pool);
+    if ((code = at_cmd_load_catalogue(c, &o.features)) != AT_EXIT_OK) {
+        return code;
+    }
+    if ((rv = at_ops_check_features(&o, scopes, c->cmd)) != APR_SUCCESS) {
+        return check_fail(c, &o, rv);
     }
     return AT_EXIT_OK;
 }
@@ -212,10 +247,9 @@ int at_cmd_create(at_cli_t *c)
 {
     at_token_rec_t *rec;
     at_create_req_t req;
+    at_create_norm_t norm;
     at_ops_t o;
-    apr_array_header_t *scopes;
     char tokstr[AT_TOKEN_MAX + 1];
-    const char *err, *nets = "";
     at_time_t expires = AT_TIME_NONE;
     apr_status_t rv;
     int code;
@@ -228,71 +262,40 @@ int at_cmd_create(at_cli_t *c)
         return at_cli_fail(c, AT_EXIT_USAGE, "create: --name NAME is "
                            "required");
     }
-    if ((err = at_check_owner(c->owner)) != NULL) {
-        return at_cli_fail(c, AT_EXIT_USAGE, "create: invalid owner %s: %s",
-                           at_ops_quote(c->owner, c->pool), err);
-    }
-    if ((err = at_check_name(c->name)) != NULL) {
-        return at_cli_fail(c, AT_EXIT_USAGE, "create: invalid name %s: %s",
-                           at_ops_quote(c->name, c->pool), err);
-    }
-    if (c->description
-        && (err = at_check_description(c->description)) != NULL) {
-        return at_cli_fail(c, AT_EXIT_USAGE, "create: invalid description "
-                           "%s: %s", at_ops_quote(c->description, c->pool),
-                           err);
-    }
-    if ((code = at_cmd_parse_scopes(c, &scopes, c->scopes, "scope"))
-            != AT_EXIT_OK
-        || (code = at_cmd_check_catalogue(c, scopes)) != AT_EXIT_OK) {
-        return code;
-    }
     if (c->restricted) {
         return at_cli_fail(c, AT_EXIT_USAGE, "create: --restricted is "
                            "implied by --scope; it is not an option here");
     }
-    if (c->full_access && scopes->nelts > 0) {
-        return at_cli_fail(c, AT_EXIT_USAGE, "create: give --scope or "
-                           "--full-access, not both");
+    if (c->expires
+        && (code = at_cmd_parse_time(c, &expires, c->expires, "expiry"))
+           != AT_EXIT_OK) {
+        return code;
     }
-    if (!c->full_access && scopes->nelts == 0) {
-        return at_cli_fail(c, AT_EXIT_USAGE, "create: a restricted token "
-                           "needs at least one --scope (or give "
-                           "--full-access)");
+    memset(&req, 0, sizeof(req));
+    req.owner = c->owner;
+    req.name = c->name;
+    req.description = c->description;
+    req.scopes = c->scopes;
+    req.full_access = c->full_access;
+    req.expires = expires;
+    req.nets = c->nets->nelts > 0
+               ? apr_array_pstrcat(c->pool, c->nets, ' ') : NULL;
+    req.resources = c->resources->nelts > 0
+                    ? apr_array_pstrcat(c->pool, c->resources, ' ') : NULL;
+    /* The core's rules of a new token, before the database is opened:
+     * a bad value is a usage error even when the database is down. */
+    at_ops_init(&o, NULL, c->actor, c->now, NULL, c->pool);
+    if ((code = at_cmd_load_catalogue(c, &o.features)) != AT_EXIT_OK) {
+        return code;
     }
-    if (c->expires) {
-        if ((code = at_cmd_parse_time(c, &expires, c->expires, "expiry"))
-            != AT_EXIT_OK) {
-            return code;
-        }
-        if (expires != AT_TIME_NONE && expires <= c->now) {
-            return at_cli_fail(c, AT_EXIT_USAGE, "create: expiry %s is in "
-                               "the past", at_ops_quote(c->expires, c->pool));
-        }
-    }
-    if (c->nets->nelts > 0) {
-        const char *raw = apr_array_pstrcat(c->pool, c->nets, ' ');
-
-        if ((err = at_check_nets(&nets, raw, c->pool)) != NULL) {
-            return at_cli_fail(c, AT_EXIT_USAGE, "create: invalid --allow-ip "
-                               "%s: %s", at_ops_quote(raw, c->pool), err);
-        }
+    if ((rv = at_ops_check_create(&norm, &o, &req)) != APR_SUCCESS) {
+        return check_fail(c, &o, rv);
     }
 
     if ((code = at_cli_open(c, 0, 1)) != AT_EXIT_OK) {
         return code;
     }
     at_cmd_ops_init(c, &o);
-    memset(&req, 0, sizeof(req));
-    req.owner = c->owner;
-    req.name = c->name;
-    req.description = c->description;
-    req.scopes = scopes;
-    req.full_access = c->full_access;
-    req.expires = expires;
-    req.nets = c->nets->nelts > 0 ? nets : NULL;
-    req.resources = c->resources->nelts > 0
-                    ? apr_array_pstrcat(c->pool, c->resources, ' ') : NULL;
     if ((rv = at_ops_create(&rec, tokstr, &o, &req)) != APR_SUCCESS) {
         at_cmd_wipe_token(c, tokstr);
         return at_cmd_ops_fail(c, &o, rv);

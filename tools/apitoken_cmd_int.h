@@ -21,6 +21,8 @@ int at_cmd_parse_scopes(at_cli_t *c, apr_array_header_t **out,
 
 /* With a catalogue, every scope's feature must be listed in it. */
 int at_cmd_check_catalogue(at_cli_t *c, const apr_array_header_t *scopes);
+/* The --catalogue file as a set of features (NULL without one). */
+int at_cmd_load_catalogue(at_cli_t *c, apr_hash_t **known);
 
 int at_cmd_parse_time(at_cli_t *c, at_time_t *t, const char *s,
                       const char *what);
