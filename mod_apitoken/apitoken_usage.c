@@ -4,8 +4,10 @@
  * it last exercised each scope (the granted scope that satisfied a
  * Require apitoken-scope of a request that went through), written in
  * log_transaction (after the response went out) and at most once per
- * ApiTokenUsageInterval per token per process, so neither the latency nor a
- * busy database touches the request itself.  Errors are logged at debug. */
+ * ApiTokenUsageInterval per token for the whole node (apitoken_usage_shm.c
+ * decides which process writes; this process's own table is the fallback
+ * when the shared one cannot answer), so neither the latency nor a busy
+ * database touches the request itself.  Errors are logged at debug. */
 
 #include <httpd.h>
 #include <http_config.h>
@@ -42,7 +44,7 @@ void apitoken_usage_child_init(apr_pool_t *pchild)
 
 /* 1 when this process should write the token's usage now (and records that
  * it does, so concurrent requests do not write twice). */
-static int due(const char *id, apr_time_t now, int interval)
+static int due_here(const char *id, apr_time_t now, int interval)
 {
     apr_time_t *t;
     int go = 0;
@@ -66,6 +68,16 @@ static int due(const char *id, apr_time_t now, int interval)
     }
     apr_thread_mutex_unlock(usage.mutex);
     return go;
+}
+
+/* The node's answer, or this process's when the node table has no room. */
+static int due(const char *key, apr_time_t now, int interval)
+{
+    int rc = interval > 0 ? apitoken_usage_shm_due(key, now,
+                                                   apr_time_from_sec(interval))
+                          : -1;
+
+    return rc >= 0 ? rc : due_here(key, now, interval);
 }
 
 int apitoken_log_transaction(request_rec *r)

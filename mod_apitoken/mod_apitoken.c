@@ -108,6 +108,7 @@ static void register_hooks(apr_pool_t *p)
     apitoken_error_register_hooks(p);
     apitoken_manage_register_hooks(p);
     apitoken_status_register_hooks(p);
+    apitoken_usage_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(apitoken) = {
