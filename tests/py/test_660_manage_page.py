@@ -200,6 +200,17 @@ class Page:
     def message(self):
         return self.by_id("messages").text
 
+    def create_and_read_secret(self):
+        """Submit the create form; the secret its dialog shows (kept for
+        the log check)."""
+        self.by_id("create-btn").click()
+        self.until_open("secret-dialog")
+        self.wait.until(lambda d: d.find_element(By.ID, "secret-value")
+                        .get_attribute("value"))
+        token = self.by_id("secret-value").get_attribute("value")
+        self.env.secrets.append(token)
+        return token
+
     def visible_error(self, err_id, field_id, dialog=None):
         """The error text next to field_id: shown, with aria-invalid on
         the field and, when given, inside the dialog that is still open."""
@@ -540,12 +551,7 @@ def test_663_show_once_at_phone_width_and_read_only_token(env, browser):
     assert opts == ["No access", "Read", "Write", "All"]
     sel.click()
     shot(browser, "663-phone-create")
-    p.by_id("create-btn").click()
-    p.until_open("secret-dialog")
-    p.wait.until(lambda d: d.find_element(By.ID, "secret-value")
-                 .get_attribute("value"))
-    token = p.by_id("secret-value").get_attribute("value")
-    env.secrets.append(token)
+    token = p.create_and_read_secret()
     assert TOKEN_RE.fullmatch(token), token
 
     # The whole secret is on screen: the field neither scrolls nor clips,
@@ -694,12 +700,7 @@ def test_665_resources_set_and_edited_in_the_page(env, browser):
     p.by_id("name").send_keys("zone")
     p.by_id("f-files").click()
     p.by_id("res").send_keys("Example.COM, *.example.org")
-    p.by_id("create-btn").click()
-    p.until_open("secret-dialog")
-    p.wait.until(lambda d: d.find_element(By.ID, "secret-value")
-                 .get_attribute("value"))
-    token = p.by_id("secret-value").get_attribute("value")
-    env.secrets.append(token)
+    token = p.create_and_read_secret()
     p.by_id("secret-done").click()
     p.wait.until(lambda d: d.find_element(By.ID, "secret-close")
                  .is_displayed())
