@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds mod_apitoken, creates a SQLite token store in a private directory,
-# issues a restricted and a full-access token, starts httpd on 127.0.0.1 with
-# a demo API protected by the module and the "Manage API Tokens" page behind a
+# issues a restricted, a full-access and a one-zone token, starts httpd on
+# 127.0.0.1 with a demo API protected by the module and the "Manage API Tokens" page behind a
 # demo login (Basic auth, a password generated into the private directory),
 # and prints curl lines that work.
 #
@@ -67,6 +67,9 @@ restricted=$("$tool" --db "$db" --json create --owner demo --name dns-script \
     --scope dns --expires +30d | token_of)
 full=$("$tool" --db "$db" --json create --owner demo --name admin-script \
     --full-access | token_of)
+# Limited to one resource: the zone example.com (see /api/zones/ below).
+zone=$("$tool" --db "$db" --json create --owner demo --name zone-script \
+    --scope dns --resource example.com --expires +30d | token_of)
 chown -R www-data:www-data "$dir/db"
 
 if [ -z "${PORT:-}" ]; then
@@ -106,6 +109,7 @@ LoadModule authn_file_module $mods/mod_authn_file.so
 LoadModule alias_module $mods/mod_alias.so
 LoadModule cgid_module $mods/mod_cgid.so
 LoadModule mime_module $mods/mod_mime.so
+LoadModule setenvif_module $mods/mod_setenvif.so
 LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
 LoadModule apitoken_module $module
 TypesConfig /etc/mime.types
@@ -154,6 +158,20 @@ ScriptAlias /api/$feature/ "$dir/cgi-bin/"
 CONF
 done
 
+cat >> "$conf" <<CONF
+# DNS zones: /api/zones/ZONE/ is a resource, the zone from the URL.  A token
+# with resource patterns gets only the zones they match.
+ScriptAliasMatch "^/api/zones/[^/]+/" "$dir/cgi-bin/api"
+<Location /api/zones/>
+    SetEnvIf Request_URI "^/api/zones/([^/]+)/" ZONE=\$1
+    ApiTokenResource "%{env:ZONE}"
+    <RequireAll>
+        Require apitoken-scope dns
+        Require apitoken-resource
+    </RequireAll>
+</Location>
+CONF
+
 /usr/sbin/apache2 -f "$conf" -k start
 for _ in $(seq 100); do
     curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break
@@ -180,6 +198,8 @@ echo
 echo "A restricted token (scope dns, expires in 30 days) and a full-access token:"
 echo "  RESTRICTED=$restricted"
 echo "  FULL=$full"
+echo "A token for the DNS zone example.com only (scope dns, resource example.com):"
+echo "  ZONE=$zone"
 echo
 echo "Try:"
 check 200 -H "Authorization: Bearer $restricted" "$base/api/dns/api"
@@ -188,6 +208,8 @@ check 200 -H "Authorization: Bearer $full" "$base/api/files/api"
 check 200 -H "Authorization: cpanel demo:$full" "$base/api/email/api"
 check 200 -u "demo:$restricted" "$base/api/dns/api"
 check 401 "$base/api/dns/api"
+check 200 -H "Authorization: Bearer $zone" "$base/api/zones/example.com/"
+check 403 -H "Authorization: Bearer $zone" "$base/api/zones/example.net/"
 check 200 -u "demo:$demo_pw" "$base/tokens/"
 echo
 echo "Manage tokens in a browser: $base/tokens/"

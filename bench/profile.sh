@@ -4,7 +4,10 @@
 # Instruction counts per request of one httpd process (apache2 -X) under
 # valgrind --tool=callgrind: no auth, token with the cache, token with
 # ApiTokenCacheTTL 0, Basic SHA1 from a file, Basic through
-# mod_authn_socache in front of mod_authn_dbd.  Repeatable where wall-clock throughput
+# mod_authn_socache in front of mod_authn_dbd, and the zone resource check
+# (Require apitoken-resource, ApiTokenResource from a SetEnvIf) with an
+# unrestricted cached token (resany) and one limited to three patterns
+# (res).  Repeatable where wall-clock throughput
 # on a shared machine is not.  Run as root from a built tree:
 #
 #   bench/profile.sh              (N=2000 requests per scenario)
@@ -29,12 +32,17 @@ for x in ab valgrind htpasswd /usr/sbin/apache2 "$TOOL" "$MODULE"; do
 done
 
 W=$OUT/w
-mkdir -p "$W/db" "$W/htdocs"/{static,tc,t0,sha1,sock} "$W/run" "$W/logs"
-for d in static tc t0 sha1 sock; do printf 'ok\n' >"$W/htdocs/$d/ok.txt"; done
+mkdir -p "$W/db" "$W/htdocs"/{static,tc,t0,sha1,sock,res/example.com} \
+    "$W/run" "$W/logs"
+for d in static tc t0 sha1 sock res/example.com; do printf 'ok\n' >"$W/htdocs/$d/ok.txt"; done
 URL="sqlite3://$W/db/tokens.db"
 "$TOOL" --db "$URL" init >/dev/null || exit 3
 TOKEN=$("$TOOL" --db "$URL" --json create --owner alice --name prof \
         --scope dns | /usr/bin/python3 -c \
+        'import json,sys; print(json.load(sys.stdin)["token"])')
+RTOKEN=$("$TOOL" --db "$URL" --json create --owner alice --name prof-res \
+        --scope dns --resource www.example.net --resource '*.example.org' \
+        --resource example.com | /usr/bin/python3 -c \
         'import json,sys; print(json.load(sys.stdin)["token"])')
 htpasswd -cbs "$W/sha1" bob secretpw 2>/dev/null
 sqlite3 "$W/users.db" "CREATE TABLE users (user TEXT PRIMARY KEY, \
@@ -57,7 +65,7 @@ LogLevel warn
 LoadModule mpm_event_module $MODDIR/mod_mpm_event.so
 CONF
 for m in authn_core authz_core authz_user auth_basic authn_file \
-         socache_shmcb mime dbd authn_dbd authn_socache; do
+         socache_shmcb mime dbd authn_dbd authn_socache setenvif; do
     echo "LoadModule ${m}_module $MODDIR/mod_$m.so" >>"$W/httpd.conf"
 done
 cat >>"$W/httpd.conf" <<CONF
@@ -86,6 +94,15 @@ $([ -n "$FAST" ] && echo "ApiTokenDBFastPath $FAST")
     AuthBasicProvider file
     AuthUserFile "$W/sha1"
     Require valid-user
+</Location>
+<Location /res/>
+    AuthType apitoken
+    AuthName api
+    ApiTokenCacheTTL 300
+    AuthzSendForbiddenOnFailure On
+    SetEnvIf Request_URI "^/res/([^/]+)/" ZONE=\$1
+    ApiTokenResource "%{env:ZONE}"
+    Require apitoken-resource
 </Location>
 DBDriver sqlite3
 DBDParams "$W/users.db"
@@ -129,10 +146,18 @@ run() {            # NAME PATH AUTH COUNT
 printf '%-10s %14s\n' scenario "instr/request"
 for s in "static|/static/ok.txt|" "tc|/tc/ok.txt|Bearer $TOKEN" \
          "t0|/t0/ok.txt|Bearer $TOKEN" "sha1|/sha1/ok.txt|$BASIC" \
-         "sock|/sock/ok.txt|$BASIC"; do
+         "sock|/sock/ok.txt|$BASIC" \
+         "resany|/res/example.com/ok.txt|Bearer $TOKEN" \
+         "res|/res/example.com/ok.txt|Bearer $RTOKEN"; do
     IFS='|' read -r name path auth <<<"$s"
     base=$(run "$name" "$path" "$auth" 1)
     full=$(run "$name" "$path" "$auth" "$((N + 1))")
-    printf '%-10s %14d\n' "$name" "$(( (full - base) / N ))"
+    per=$(( (full - base) / N ))
+    eval "per_$name=$per"
+    printf '%-10s %14d\n' "$name" "$per"
 done
+# What limiting a token to resources costs over the same check for an
+# unrestricted token, and the whole check over a plain cached token.
+awk -v r="$per_res" -v a="$per_resany" -v t="$per_tc" 'BEGIN {
+    printf "res/resany %14.3f\nresany/tc  %14.3f\n", r / a, a / t }'
 echo "callgrind files: $OUT (callgrind_annotate $OUT/callgrind.tc.$((N + 1)))"

@@ -34,6 +34,7 @@ sources() {
         time)  echo at_time.c ;;
         dburl) echo at_dburl.c ;;
         json)  echo at_json.c at_store.c at_nets.c at_text.c ;;
+        resource) echo at_resource.c ;;
     esac
 }
 
@@ -42,7 +43,7 @@ export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 
 status=0
-for t in token cred scope time dburl json; do
+for t in token cred scope time dburl json resource; do
     srcs=""
     for s in $(sources $t); do srcs="$srcs $SRC/$s"; done
     # shellcheck disable=SC2086

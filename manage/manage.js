@@ -103,6 +103,7 @@
     if (/description/.test(m)) { return 'description'; }
     if (err.code === 'expiry_too_far' || /expir/.test(m)) { return 'expiry'; }
     if (/network/.test(m)) { return 'nets'; }
+    if (/resource/.test(m)) { return 'res'; }
     if (err.code === 'unknown_feature' || /scope|feature|full access/.test(m)) { return 'features'; }
     return null;
   }
@@ -126,6 +127,7 @@
     if (f === 'name') { return 'This name cannot be used: ' + m + '.'; }
     if (f === 'description') { return 'This description cannot be used: ' + m + '.'; }
     if (f === 'nets') { return 'Check the allowed networks: ' + m + '.'; }
+    if (f === 'res') { return 'Check the resources: ' + m + '.'; }
     if (f === 'expiry') { return 'Check the expiry: ' + m + '.'; }
     if (f === 'features') { return 'Check the permissions: ' + m + '.'; }
     return 'That did not work: ' + m + '.';
@@ -177,7 +179,7 @@
   var createForm = formOf('create-error', {
     name: ['name', 'name-error'], description: ['description', 'description-error'],
     features: ['features-box', 'features-error'], expiry: ['expiry-box', 'expiry-error'],
-    nets: ['nets', 'nets-error']
+    nets: ['nets', 'nets-error'], res: ['res', 'res-error']
   });
   var renameForm = formOf('rename-error', {
     name: ['rename-name', 'rename-name-error'],
@@ -186,7 +188,8 @@
   var permForm = formOf('perm-error', {
     features: ['perm-features-box', 'perm-features-error'],
     expiry: ['perm-expiry-box', 'perm-expiry-error'],
-    nets: ['perm-nets', 'perm-nets-error']
+    nets: ['perm-nets', 'perm-nets-error'],
+    res: ['perm-res', 'perm-res-error']
   });
   var confirmForm = formOf('confirm-error', {});
 
@@ -423,6 +426,9 @@
       if (t.allowed_networks.length) {
         perms.appendChild(el('div', { 'class': 'muted' }, 'from ' + t.allowed_networks.join(', ')));
       }
+      if (t.resources.length) {
+        perms.appendChild(el('div', { 'class': 'muted resources' }, 'on ' + t.resources.join(', ')));
+      }
       tr.appendChild(perms);
       tr.appendChild(el('td', { 'data-label': 'Expires' }, t.expires_at ? day(t.expires_at) : 'Never'));
       var used = t.last_used_at ? day(t.last_used_at) + (t.last_used_addr ? ' from ' + t.last_used_addr : '')
@@ -468,7 +474,7 @@
     create: 'Created', rename: 'Renamed', scope: 'Permissions changed',
     expire: 'Expiry changed', revoke: 'Revoked', rotate: 'Rotated',
     'delete': 'Deleted', edit: 'Changed', describe: 'Description changed',
-    networks: 'Networks changed'
+    networks: 'Networks changed', resources: 'Resources changed'
   };
 
   function loadAudit() {
@@ -656,6 +662,7 @@
       expiryChoices('perm', t.expires_at ? day(t.expires_at) : 'never expires');
       $('perm-date').value = t.expires_at ? t.expires_at.slice(0, 10) : '';
       $('perm-nets').value = t.allowed_networks.join(' ');
+      $('perm-res').value = t.resources.join(' ');
       syncAccess($('perm-full'), $('perm-features-box'));
       openDialog($('perm-dialog'), $(t.full_access ? 'perm-full' : 'perm-restricted'));
     },
@@ -742,6 +749,8 @@
     if (exp !== undefined) { body.expires = exp; }
     var nets = splitWords($('perm-nets').value);
     if (!sameSet(nets, t.allowed_networks)) { body.allowed_networks = nets; }
+    var res = splitWords($('perm-res').value);
+    if (!sameSet(res, t.resources)) { body.resources = res; }
     patch($('perm-dialog'), permForm, t, body, function () {
       return 'Permissions of ' + t.name + ' saved.';
     });
@@ -793,6 +802,8 @@
     body.expires = exp;
     var nets = splitWords($('nets').value);
     if (nets.length) { body.allowed_networks = nets; }
+    var res = splitWords($('res').value);
+    if (res.length) { body.resources = res; }
     $('create-btn').disabled = true;
     call('POST', 'tokens', body).then(function (doc) {
       resetCreate();

@@ -164,8 +164,9 @@ apr_status_t at_ops_resources_of(at_ops_t *o, const char **norm,
 
     if (at_resources_edit(norm, set, add, del, &bad, &why, o->pool)
         != APR_SUCCESS) {
-        return fail(o, APR_EINVAL, "%s: invalid resource pattern %s: %s",
-                    what, Q(bad), why);
+        /* The pattern twice, as for networks: the page keeps the why. */
+        return fail(o, APR_EINVAL, "%s: invalid resource pattern %s: %s %s",
+                    what, Q(bad), Q(bad), why);
     }
     return APR_SUCCESS;
 }

@@ -193,6 +193,18 @@ class ManageEnv(Env):
         self.check_logs(extra)
 
 
-__all__ = ["ManageEnv", "CHILD_CRASH", "MPMS", "USERS", "FEATURES", "CSRF",
+def started_env(request, mpm):
+    """A suite's ManageEnv as a generator fixture body: started and marked;
+    stopped and its logs checked when the suite ends."""
+    e = ManageEnv(request, mpm=mpm)
+    e.httpd.mark()
+    yield e
+    try:
+        e.stop_and_check()
+    finally:
+        e.close()
+
+
+__all__ = ["ManageEnv", "started_env", "CHILD_CRASH", "MPMS", "USERS", "FEATURES", "CSRF",
            "ALLOW", "ALLOW_DB_DOWN", "SRC_ASSETS", "install_assets",
            "write_htpasswd", "manage_conf", "GLOBAL"]

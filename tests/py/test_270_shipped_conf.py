@@ -13,7 +13,8 @@ CONF = TOP / "conf"
 DIRECTIVES = ["ApiTokenDB", "ApiTokenDBDriverDir", "ApiTokenDBMaxConnections",
               "ApiTokenUsageInterval", "ApiTokenAccept", "ApiTokenCacheTTL",
               "ApiTokenTrackUsage", "ApiTokenStripCredentials",
-              "ApiTokenCache", "ApiTokenDBFastPath", "ApiTokenBasicUser"]
+              "ApiTokenCache", "ApiTokenDBFastPath", "ApiTokenBasicUser",
+              "ApiTokenResource"]
 
 
 def sample_body(db_url):
@@ -92,6 +93,13 @@ def test_270_sample_demo(store):
         assert h.get("/execute/", headers={
             "Authorization": "cpanel alice:" + dns["token"]}).status_code \
             == 404
+        # /api/zones/ has no documents: 404 is through, 403 is refused.
+        zone = store.create("alice", scopes=["dns"],
+                            resources=["example.com"])
+        assert h.get("/api/zones/example.com/x",
+                     token=zone["token"]).status_code == 404
+        assert h.get("/api/zones/example.net/x",
+                     token=zone["token"]).status_code == 403
         h.check_logs(store.secrets, allow=ALLOW_AUTHZ)
     finally:
         h.close()

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from conftest import TOKEN_RE
-from manage_env import CSRF, MPMS, ManageEnv
+from manage_env import CSRF, MPMS, ManageEnv, started_env
 
 ID_RE = re.compile(r"^[0-9A-Za-z]{12}$")
 
@@ -24,13 +24,7 @@ def mpm(request):
 
 @pytest.fixture(scope="module")
 def env(request, mpm):
-    e = ManageEnv(request, mpm=mpm)
-    e.httpd.mark()
-    yield e
-    try:
-        e.stop_and_check()
-    finally:
-        e.close()
+    yield from started_env(request, mpm)
 
 
 def names(env, user="alice", owner=None):

@@ -10,18 +10,12 @@ import subprocess
 import pytest
 
 from httpd_server import TOOL
-from manage_env import MPMS, ManageEnv
+from manage_env import MPMS, started_env
 
 
 @pytest.fixture(scope="module", params=MPMS)
 def env(request):
-    e = ManageEnv(request, mpm=request.param)
-    e.httpd.mark()
-    yield e
-    try:
-        e.stop_and_check()
-    finally:
-        e.close()
+    yield from started_env(request, request.param)
 
 
 def stored(env, tid):

@@ -200,6 +200,17 @@ class Page:
     def message(self):
         return self.by_id("messages").text
 
+    def create_and_read_secret(self):
+        """Submit the create form; the secret its dialog shows (kept for
+        the log check)."""
+        self.by_id("create-btn").click()
+        self.until_open("secret-dialog")
+        self.wait.until(lambda d: d.find_element(By.ID, "secret-value")
+                        .get_attribute("value"))
+        token = self.by_id("secret-value").get_attribute("value")
+        self.env.secrets.append(token)
+        return token
+
     def visible_error(self, err_id, field_id, dialog=None):
         """The error text next to field_id: shown, with aria-invalid on
         the field and, when given, inside the dialog that is still open."""
@@ -540,12 +551,7 @@ def test_663_show_once_at_phone_width_and_read_only_token(env, browser):
     assert opts == ["No access", "Read", "Write", "All"]
     sel.click()
     shot(browser, "663-phone-create")
-    p.by_id("create-btn").click()
-    p.until_open("secret-dialog")
-    p.wait.until(lambda d: d.find_element(By.ID, "secret-value")
-                 .get_attribute("value"))
-    token = p.by_id("secret-value").get_attribute("value")
-    env.secrets.append(token)
+    token = p.create_and_read_secret()
     assert TOKEN_RE.fullmatch(token), token
 
     # The whole secret is on screen: the field neither scrolls nor clips,
@@ -681,4 +687,56 @@ def test_664_layout_activity_and_tracking(env, browser):
             if e["level"] == "SEVERE"
             and not e["message"].startswith(env.httpd.url("/favicon"))]
     assert not logs, logs
+    env.stop_and_check()
+
+
+@pytest.mark.parametrize("env", ["event"], indirect=True)
+def test_665_resources_set_and_edited_in_the_page(env, browser):
+    """The create form limits a new token to resources, the list shows
+    them, the permissions dialog edits and clears them (only they are
+    sent), and a bad pattern is shown next to its field."""
+    p = Page(env, browser)
+    p.wait.until(lambda d: d.find_element(By.ID, "name").is_displayed())
+    p.by_id("name").send_keys("zone")
+    p.by_id("f-files").click()
+    p.by_id("res").send_keys("Example.COM, *.example.org")
+    token = p.create_and_read_secret()
+    p.by_id("secret-done").click()
+    p.wait.until(lambda d: d.find_element(By.ID, "secret-close")
+                 .is_displayed())
+    p.by_id("secret-close").click()
+    p.until_closed("secret-dialog")
+    tid = token.split("_", 1)[1][:12]
+    assert env.store.show(tid)["resources"] == ["*.example.org",
+                                                "example.com"]
+    p.wait.until(lambda d: "on *.example.org, example.com" in d.find_element(
+        By.CSS_SELECTOR, p.row(tid)).text)
+
+    p.action(tid, "permissions")
+    p.until_open("perm-dialog")
+    f = p.by_id("perm-res")
+    assert f.get_attribute("value") == "*.example.org example.com"
+    f.clear()
+    f.send_keys("a..b")
+    p.by_id("perm-ok").click()
+    text = p.visible_error("perm-res-error", "perm-res", "perm-dialog")
+    assert text.startswith("Check the resources") and "a..b" in text, text
+    f.clear()
+    f.send_keys("_acme-challenge.example.com")
+    p.by_id("perm-ok").click()
+    p.until_closed("perm-dialog")
+    p.wait.until(lambda d: "saved" in p.message())
+    shown = env.store.show(tid)
+    assert shown["resources"] == ["_acme-challenge.example.com"]
+    assert shown["scopes"] == ["files"]
+    events = env.store.tool("log", tid).stdout
+    assert "resources _acme-challenge.example.com" in events
+    assert '"scope"' not in events.split('"create"', 1)[1]
+    # Cleared: unrestricted again.
+    p.action(tid, "permissions")
+    p.until_open("perm-dialog")
+    p.by_id("perm-res").clear()
+    p.by_id("perm-ok").click()
+    p.until_closed("perm-dialog")
+    p.wait.until(lambda d: env.store.show(tid)["resources"] == [])
     env.stop_and_check()

@@ -235,6 +235,27 @@ def test_703_sample_configuration_covers_every_directive(directives):
     assert not unknown, f"conf/apitoken-sample.conf names unknown {unknown}"
 
 
+def code_providers():
+    """The authz providers the module registers ("apitoken-scope", ...)."""
+    text = read("mod_apitoken", "apitoken_authz.c")
+    found = re.findall(r'AUTHZ_PROVIDER_GROUP,\s*"([a-z-]+)"', text)
+    assert found, "no authz providers found"
+    return found
+
+
+def test_703_every_authz_provider_documented():
+    """Each `Require PROVIDER` the module registers is described in the
+    reference, the man page, the README and the sample configuration."""
+    providers = code_providers()
+    assert "apitoken-resource" in providers
+    for doc in (("docs", "directives.md"), ("man", "mod_apitoken.8"),
+                ("README",), ("conf", "apitoken-sample.conf")):
+        text = plain(read(*doc).splitlines()) if doc[0] == "man" \
+            else read(*doc)
+        for prov in providers:
+            assert f"Require {prov}" in text, (doc, prov)
+
+
 def test_704_apitoken1_names_only_real_directives(directives):
     text = plain(read("man", "apitoken.1").splitlines())
     unknown = sorted(set(DIRECTIVE_WORD.findall(text)) - set(directives))
