@@ -39,6 +39,18 @@ int apitoken_is_ours(request_rec *r)
  * (subrequests and internal redirects keep the identity). */
 #define REQ_KEY "apitoken_req"
 
+/* What a successful authentication leaves on the request
+ * (r->request_config). */
+struct apitoken_req_t {
+    const at_token_rec_t *rec;
+    const apr_array_header_t *granted;  /* normalised scope strings */
+    const char *denied_scopes;      /* required scopes a provider refused */
+    const char *denied_resource;    /* resource apitoken-resource refused */
+    const char *cred_header;        /* header that carried the credential */
+    apr_array_header_t *used_scopes;    /* granted scopes a Require used */
+    int authorised;                     /* authz let the request through */
+};
+
 apitoken_req_t *apitoken_req_get(request_rec *r)
 {
     apr_pool_t *p = r->pool;
@@ -62,6 +74,60 @@ apitoken_req_t *apitoken_req_get(request_rec *r)
         }
     }
     return NULL;
+}
+
+const at_token_rec_t *apitoken_req_record(const apitoken_req_t *q)
+{
+    return q->rec;
+}
+
+const apr_array_header_t *apitoken_req_granted(const apitoken_req_t *q)
+{
+    return q->granted;
+}
+
+const apr_array_header_t *apitoken_req_used_scopes(const apitoken_req_t *q)
+{
+    return q->used_scopes;
+}
+
+const char *apitoken_req_denied_scopes(const apitoken_req_t *q)
+{
+    return q->denied_scopes;
+}
+
+int apitoken_req_authorised(const apitoken_req_t *q)
+{
+    return q->authorised;
+}
+
+void apitoken_req_add_used_scope(apitoken_req_t *q, const char *scope,
+                                 apr_pool_t *p)
+{
+    int i;
+
+    if (!q->used_scopes) {
+        q->used_scopes = apr_array_make(p, 2, sizeof(const char *));
+    }
+    for (i = 0; i < q->used_scopes->nelts; ++i) {
+        if (!strcmp(APR_ARRAY_IDX(q->used_scopes, i, const char *), scope)) {
+            return;
+        }
+    }
+    APR_ARRAY_PUSH(q->used_scopes, const char *) = scope;
+}
+
+void apitoken_req_add_denied_scopes(apitoken_req_t *q, const char *scopes,
+                                    apr_pool_t *p)
+{
+    q->denied_scopes = q->denied_scopes
+        ? apr_pstrcat(p, q->denied_scopes, " ", scopes, NULL) : scopes;
+}
+
+void apitoken_req_set_denied_resource(apitoken_req_t *q,
+                                      const char *resource)
+{
+    q->denied_resource = resource ? resource : "";
 }
 
 /* The identity in the environment of CGI, SSI, proxies' headers, ...

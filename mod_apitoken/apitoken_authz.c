@@ -48,38 +48,31 @@ static const char *scope_parse(cmd_parms *cmd, const char *line,
  * An exact grant wins over a broader one. */
 static void note_used(apitoken_req_t *q, const char *need, apr_pool_t *p)
 {
-    const char *used = q->rec->full_access ? need : NULL;
+    const apr_array_header_t *granted = apitoken_req_granted(q);
+    const char *used = apitoken_req_record(q)->full_access ? need : NULL;
     int i;
 
-    for (i = 0; !used && i < q->granted->nelts; ++i) {
-        if (!strcmp(APR_ARRAY_IDX(q->granted, i, const char *), need)) {
+    for (i = 0; !used && i < granted->nelts; ++i) {
+        if (!strcmp(APR_ARRAY_IDX(granted, i, const char *), need)) {
             used = need;
         }
     }
-    for (i = 0; !used && i < q->granted->nelts; ++i) {
-        const char *g = APR_ARRAY_IDX(q->granted, i, const char *);
+    for (i = 0; !used && i < granted->nelts; ++i) {
+        const char *g = APR_ARRAY_IDX(granted, i, const char *);
         if (at_scope_satisfies(g, need)) {
             used = g;
         }
     }
-    if (!used) {
-        return;
+    if (used) {
+        apitoken_req_add_used_scope(q, used, p);
     }
-    if (!q->used_scopes) {
-        q->used_scopes = apr_array_make(p, 2, sizeof(const char *));
-    }
-    for (i = 0; i < q->used_scopes->nelts; ++i) {
-        if (!strcmp(APR_ARRAY_IDX(q->used_scopes, i, const char *), used)) {
-            return;
-        }
-    }
-    APR_ARRAY_PUSH(q->used_scopes, const char *) = used;
 }
 
 static authz_status scope_check(request_rec *r, const char *line,
                                 const void *parsed)
 {
     const apr_array_header_t *need = parsed;
+    const at_token_rec_t *rec;
     apitoken_req_t *q;
     int i;
 
@@ -91,11 +84,12 @@ static authz_status scope_check(request_rec *r, const char *line,
         /* Authenticated by something other than a token: no scopes. */
         return AUTHZ_DENIED;
     }
+    rec = apitoken_req_record(q);
     for (i = 0; i < need->nelts; ++i) {
-        if (at_scopes_satisfy(q->granted, q->rec->full_access,
+        if (at_scopes_satisfy(apitoken_req_granted(q), rec->full_access,
                               APR_ARRAY_IDX(need, i, const char *))) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                          "APT03001: token %s granted scope %s", q->rec->id,
+                          "APT03001: token %s granted scope %s", rec->id,
                           APR_ARRAY_IDX(need, i, const char *));
             note_used(q, APR_ARRAY_IDX(need, i, const char *), r->pool);
             return AUTHZ_GRANTED;
@@ -103,16 +97,16 @@ static authz_status scope_check(request_rec *r, const char *line,
     }
     {
         const char *req = at_scopes_join(need, r->pool);
-        q->denied_scopes = q->denied_scopes
-            ? apr_pstrcat(r->pool, q->denied_scopes, " ", req, NULL)
-            : req;
+
+        apitoken_req_add_denied_scopes(q, req, r->pool);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "APT03002: insufficient_scope: token %s lacks %s",
-                      q->rec->id, req);
+                      rec->id, req);
         /* Set now: mod_authz_core sends 403 without asking us; the fixups
          * hook removes it if another Require line grants after all. */
         apitoken_refuse(r, HTTP_FORBIDDEN, "insufficient_scope",
-                        q->denied_scopes, APITOKEN_DESC_SCOPE, 1);
+                        apitoken_req_denied_scopes(q), APITOKEN_DESC_SCOPE,
+                        1);
     }
     return AUTHZ_DENIED;
 }
@@ -166,6 +160,7 @@ static authz_status resource_check(request_rec *r, const char *line,
     const apitoken_dir_conf_t *conf =
         ap_get_module_config(r->per_dir_config, &apitoken_module);
     const char *v = NULL, *err = NULL, *why;
+    const at_token_rec_t *rec;
     apitoken_req_t *q;
 
     if (!r->user) {
@@ -176,6 +171,7 @@ static authz_status resource_check(request_rec *r, const char *line,
         /* Authenticated by something other than a token: no resources. */
         return AUTHZ_DENIED;
     }
+    rec = apitoken_req_record(q);
     if (!conf || !conf->resource) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "APT03003: Require apitoken-resource without "
@@ -192,17 +188,17 @@ static authz_status resource_check(request_rec *r, const char *line,
     /* Empty or unusable resources are refused even to unrestricted
      * tokens: a location that cannot say what is asked grants nothing. */
     why = at_resource_value_check(v);
-    if (!why && (!q->rec->resources || !*q->rec->resources
-                 || at_resources_match(q->rec->resources, v))) {
+    if (!why && (!rec->resources || !*rec->resources
+                 || at_resources_match(rec->resources, v))) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "APT03005: token %s granted resource %s", q->rec->id,
+                      "APT03005: token %s granted resource %s", rec->id,
                       shown_resource(v, r->pool));
         return AUTHZ_GRANTED;
     }
-    q->denied_resource = v ? v : "";
+    apitoken_req_set_denied_resource(q, v);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "APT03006: insufficient_scope: token %s: resource '%s' %s",
-                  q->rec->id, shown_resource(v, r->pool),
+                  rec->id, shown_resource(v, r->pool),
                   why ? why : "matches none of its patterns");
     apitoken_refuse(r, HTTP_FORBIDDEN, "insufficient_scope", NULL,
                     resource_desc(v, why, r->pool), 1);

@@ -273,9 +273,10 @@ static int manage_handler(request_rec *r)
     m.account = r->user;
     m.admin = is_admin(c, r->user);
     q = apitoken_req_get(r);
-    if (q && q->rec) {
+    if (q && apitoken_req_record(q)) {
         m.tok = q;
-        if (!at_scopes_satisfy(q->granted, q->rec->full_access,
+        if (!at_scopes_satisfy(apitoken_req_granted(q),
+                               apitoken_req_record(q)->full_access,
                                c->scope ? c->scope : MANAGE_DEFAULT_SCOPE)) {
             return manage_fail(r, HTTP_FORBIDDEN, "insufficient_scope",
                                "this token lacks the scope %s needed to "

@@ -464,12 +464,13 @@ void manage_ops_setup(mreq_t *m, at_ops_t *o)
         /* A token caller acts within what it holds; the core checks every
          * token it creates, changes or rotates against this. */
         at_ops_bound_t *b = apr_pcalloc(m->r->pool, sizeof(*b));
+        const at_token_rec_t *caller = apitoken_req_record(m->tok);
 
-        b->full_access = m->tok->rec->full_access;
-        b->scopes = m->tok->granted;
-        b->expires = m->tok->rec->expires_at;
-        b->nets = m->tok->rec->allowed_nets;
-        b->resources = m->tok->rec->resources;
+        b->full_access = caller->full_access;
+        b->scopes = apitoken_req_granted(m->tok);
+        b->expires = caller->expires_at;
+        b->nets = caller->allowed_nets;
+        b->resources = caller->resources;
         o->bound = b;
     }
     if (m->conf->features && m->conf->features->nelts > 0) {

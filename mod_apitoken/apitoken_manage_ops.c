@@ -64,12 +64,14 @@ int manage_op_create(mreq_t *m)
         return rc;
     }
     if (!given) {
-        req.expires = manage_default_expiry(m);
         /* A token caller's new token still lives no longer than it. */
-        if (m->tok && m->tok->rec->expires_at != AT_TIME_NONE
-            && (req.expires == AT_TIME_NONE
-                || req.expires > m->tok->rec->expires_at)) {
-            req.expires = m->tok->rec->expires_at;
+        at_time_t limit = m->tok ? apitoken_req_record(m->tok)->expires_at
+                                 : AT_TIME_NONE;
+
+        req.expires = manage_default_expiry(m);
+        if (limit != AT_TIME_NONE
+            && (req.expires == AT_TIME_NONE || req.expires > limit)) {
+            req.expires = limit;
         }
     }
     if ((rc = manage_check_expiry(m, req.expires)) != OK) {

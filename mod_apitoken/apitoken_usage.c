@@ -83,6 +83,8 @@ static int due(const char *key, apr_time_t now, int interval)
 int apitoken_log_transaction(request_rec *r)
 {
     const apitoken_dir_conf_t *conf;
+    const apr_array_header_t *used;
+    const at_token_rec_t *rec;
     apitoken_req_t *q;
     apitoken_conn_t *conn;
     at_store_t *store;
@@ -96,27 +98,28 @@ int apitoken_log_transaction(request_rec *r)
     }
     conf = ap_get_module_config(r->per_dir_config, &apitoken_module);
     q = apitoken_req_get(r);
-    if (q && q->rec && !q->authorised) {
+    rec = q ? apitoken_req_record(q) : NULL;
+    if (rec && !apitoken_req_authorised(q)) {
         /* A good token that authz refused: counted here, once, as only
          * now is it sure that no other Require line granted. */
-        apitoken_status_request(r, q->denied_scopes
+        apitoken_status_request(r, apitoken_req_denied_scopes(q)
                                    ? APITOKEN_ST_DENIED_INSUFFICIENT_SCOPE
                                    : APITOKEN_ST_DENIED_AUTHZ);
     }
-    if (!conf->track_usage || !q || !q->rec) {
+    if (!conf->track_usage || !rec) {
         return DECLINED;
     }
     now = apr_time_now();
     interval = apitoken_global ? apitoken_global->usage_interval
                                : APITOKEN_DEFAULT_USAGE_INTERVAL;
-    touch = due(q->rec->id, now, interval);
+    touch = due(rec->id, now, interval);
     /* The scopes a Require line of a request that went through used;
      * throttled per token and scope. */
     scopes = apr_array_make(r->pool, 2, sizeof(const char *));
-    for (i = 0; q->authorised && q->used_scopes
-                && i < q->used_scopes->nelts; ++i) {
-        const char *sc = APR_ARRAY_IDX(q->used_scopes, i, const char *);
-        if (due(apr_pstrcat(r->pool, q->rec->id, " ", sc, NULL), now,
+    used = apitoken_req_authorised(q) ? apitoken_req_used_scopes(q) : NULL;
+    for (i = 0; used && i < used->nelts; ++i) {
+        const char *sc = APR_ARRAY_IDX(used, i, const char *);
+        if (due(apr_pstrcat(r->pool, rec->id, " ", sc, NULL), now,
                 interval)) {
             APR_ARRAY_PUSH(scopes, const char *) = sc;
         }
@@ -130,12 +133,12 @@ int apitoken_log_transaction(request_rec *r)
         return DECLINED;
     }
     if (touch) {
-        rv = at_store_touch(store, q->rec->id, apr_time_sec(now),
+        rv = at_store_touch(store, rec->id, apr_time_sec(now),
                             r->useragent_ip ? r->useragent_ip : "");
         if (rv != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r,
                           "APT07001: last-used update of token %s failed: "
-                          "%s", q->rec->id, at_store_error(store));
+                          "%s", rec->id, at_store_error(store));
             bad = rv != APR_NOTFOUND;
         }
         else {
@@ -144,11 +147,11 @@ int apitoken_log_transaction(request_rec *r)
     }
     for (i = 0; !bad && i < scopes->nelts; ++i) {
         const char *sc = APR_ARRAY_IDX(scopes, i, const char *);
-        rv = at_store_scope_touch(store, q->rec->id, sc, apr_time_sec(now));
+        rv = at_store_scope_touch(store, rec->id, sc, apr_time_sec(now));
         if (rv != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r,
                           "APT07002: scope usage update of token %s (%s) "
-                          "failed: %s", q->rec->id, sc,
+                          "failed: %s", rec->id, sc,
                           at_store_error(store));
             bad = rv != APR_NOTFOUND;
         }
