@@ -28,6 +28,9 @@ if [ ! -f config.status ]; then
 fi
 make -j"$(nproc)"
 
+step "the shape of the tree (file length, include cycles, repeated code)"
+/usr/bin/python3 scripts/check-tree.py
+
 step "unit tests (make check)"
 make -j"$(nproc)" check || { cat tests/test-suite.log 2>/dev/null; exit 1; }
 

@@ -33,7 +33,7 @@ sources() {
         scope) echo at_scope.c ;;
         time)  echo at_time.c ;;
         dburl) echo at_dburl.c ;;
-        json)  echo at_json.c at_store.c at_nets.c ;;
+        json)  echo at_json.c at_store.c at_nets.c at_text.c ;;
         resource) echo at_resource.c ;;
     esac
 }

@@ -19,7 +19,10 @@
 #include "at_scope.h"
 #include "at_token.h"
 #include "at_verify.h"
-#include "mod_apitoken.h"
+#include "apitoken_authn.h"
+#include "apitoken_config.h"
+#include "apitoken_db.h"
+#include "apitoken_error.h"
 #include "apitoken_cache.h"
 #include "apitoken_status.h"
 

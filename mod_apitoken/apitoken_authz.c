@@ -17,7 +17,10 @@
 #include "at_resource.h"
 #include "at_scope.h"
 #include "at_verify.h"
-#include "mod_apitoken.h"
+#include "apitoken_authz.h"
+#include "apitoken_authn.h"
+#include "apitoken_config.h"
+#include "apitoken_error.h"
 #include "apitoken_status.h"
 
 APLOG_USE_MODULE(apitoken);

@@ -21,7 +21,8 @@
 
 #include "apitoken_cache.h"
 #include "apitoken_status.h"
-#include "mod_apitoken.h"
+#include "apitoken_config.h"
+#include "apitoken_db.h"
 
 APLOG_USE_MODULE(apitoken);
 

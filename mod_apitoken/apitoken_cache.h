@@ -21,7 +21,6 @@
 #include "at_store.h"
 
 #define APITOKEN_CACHE_MUTEX      "apitoken-cache"
-#define APITOKEN_DEFAULT_CACHE_TTL 300
 /* How often one process reads the marker, and when it stops trusting it. */
 #define APITOKEN_MARKER_INTERVAL_MS 500
 #define APITOKEN_MARKER_STALE_MS    2000
@@ -42,6 +41,11 @@ void apitoken_cache_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* ApiTokenCache PROVIDER[:ARGS] | none (directive handler). */
 const char *apitoken_cache_set(cmd_parms *cmd, void *dummy, const char *arg);
+
+#define APITOKEN_CACHE_CMDS                                                  \
+    AP_INIT_TAKE1("ApiTokenCache", apitoken_cache_set, NULL, RSRC_CONF,      \
+        "The shared cache of token lookups: a socache provider with its "    \
+        "arguments (default shmcb), or none.")
 
 /* The change marker this process trusts, reading it first when it is due
  * (one request per interval does, on a pooled connection; the others go

@@ -12,9 +12,7 @@
 #include <apr_lib.h>
 
 #include "at_dburl.h"
-#include "mod_apitoken.h"
-#include "apitoken_cache.h"
-#include "apitoken_manage.h"
+#include "apitoken_config.h"
 
 APLOG_USE_MODULE(apitoken);
 
@@ -58,7 +56,6 @@ void *apitoken_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->strip_set = add->strip_set || base->strip_set;
     c->resource = add->resource_set ? add->resource : base->resource;
     c->resource_set = add->resource_set || base->resource_set;
-    c->manage = apitoken_manage_merge(p, base->manage, add->manage);
     return c;
 }
 
@@ -71,7 +68,7 @@ static apitoken_global_t *global_get(cmd_parms *cmd)
     return apitoken_global;
 }
 
-static const char *set_db(cmd_parms *cmd, void *dummy, const char *arg)
+const char *apitoken_set_db(cmd_parms *cmd, void *dummy, const char *arg)
 {
     apitoken_global_t *g = global_get(cmd);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
@@ -97,8 +94,8 @@ static const char *set_db(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
-static const char *set_driver_dir(cmd_parms *cmd, void *dummy,
-                                  const char *arg)
+const char *apitoken_set_driver_dir(cmd_parms *cmd, void *dummy,
+                                    const char *arg)
 {
     apitoken_global_t *g = global_get(cmd);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
@@ -133,8 +130,8 @@ static const char *parse_seconds(int *out, cmd_parms *cmd, const char *arg,
     return NULL;
 }
 
-static const char *set_usage_interval(cmd_parms *cmd, void *dummy,
-                                      const char *arg)
+const char *apitoken_set_usage_interval(cmd_parms *cmd, void *dummy,
+                                        const char *arg)
 {
     apitoken_global_t *g = global_get(cmd);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
@@ -142,8 +139,8 @@ static const char *set_usage_interval(cmd_parms *cmd, void *dummy,
     return err ? err : parse_seconds(&g->usage_interval, cmd, arg, 0, 86400);
 }
 
-static const char *set_max_conns(cmd_parms *cmd, void *dummy,
-                                 const char *arg)
+const char *apitoken_set_max_conns(cmd_parms *cmd, void *dummy,
+                                   const char *arg)
 {
     apitoken_global_t *g = global_get(cmd);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
@@ -151,7 +148,7 @@ static const char *set_max_conns(cmd_parms *cmd, void *dummy,
     return err ? err : parse_seconds(&g->max_conns, cmd, arg, 0, 10000);
 }
 
-static const char *set_fast_path(cmd_parms *cmd, void *dummy, int on)
+const char *apitoken_set_fast_path(cmd_parms *cmd, void *dummy, int on)
 {
     apitoken_global_t *g = global_get(cmd);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
@@ -162,8 +159,8 @@ static const char *set_fast_path(cmd_parms *cmd, void *dummy, int on)
     return err;
 }
 
-static const char *set_cache_ttl(cmd_parms *cmd, void *dconf,
-                                 const char *arg)
+const char *apitoken_set_cache_ttl(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
 {
     apitoken_dir_conf_t *c = dconf;
     const char *err = parse_seconds(&c->cache_ttl, cmd, arg, 0, 86400);
@@ -174,7 +171,7 @@ static const char *set_cache_ttl(cmd_parms *cmd, void *dconf,
     return err;
 }
 
-static const char *set_track_usage(cmd_parms *cmd, void *dconf, int on)
+const char *apitoken_set_track_usage(cmd_parms *cmd, void *dconf, int on)
 {
     apitoken_dir_conf_t *c = dconf;
 
@@ -184,7 +181,8 @@ static const char *set_track_usage(cmd_parms *cmd, void *dconf, int on)
 }
 
 /* Parsed now, so a bad expression stops httpd with the file and line. */
-static const char *set_resource(cmd_parms *cmd, void *dconf, const char *arg)
+const char *apitoken_set_resource(cmd_parms *cmd, void *dconf,
+                                  const char *arg)
 {
     apitoken_dir_conf_t *c = dconf;
     const char *err = NULL;
@@ -199,7 +197,7 @@ static const char *set_resource(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-static const char *set_strip(cmd_parms *cmd, void *dconf, int on)
+const char *apitoken_set_strip(cmd_parms *cmd, void *dconf, int on)
 {
     apitoken_dir_conf_t *c = dconf;
 
@@ -231,7 +229,8 @@ static const char **to_list(apr_array_header_t *a)
     return (const char **)a->elts;
 }
 
-static const char *set_accept(cmd_parms *cmd, void *dconf, const char *args)
+const char *apitoken_set_accept(cmd_parms *cmd, void *dconf,
+                                const char *args)
 {
     apitoken_dir_conf_t *c = dconf;
     apitoken_accept_t *acc = apr_pcalloc(cmd->pool, sizeof(*acc));
@@ -301,8 +300,8 @@ static int is_basic_user_name(const char *s)
     return 1;
 }
 
-static const char *set_basic_user(cmd_parms *cmd, void *dconf,
-                                  const char *args)
+const char *apitoken_set_basic_user(cmd_parms *cmd, void *dconf,
+                                    const char *args)
 {
     apitoken_dir_conf_t *c = dconf;
     apitoken_basic_user_t *bu = apr_pcalloc(cmd->pool, sizeof(*bu));
@@ -340,50 +339,6 @@ static const char *set_basic_user(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-const command_rec apitoken_cmds[] = {
-    AP_INIT_TAKE1("ApiTokenDB", set_db, NULL, RSRC_CONF,
-        "The token database URL (sqlite3:///path, pgsql://user@host/db or "
-        "mysql://user@host/db), set once in the global server configuration."),
-    AP_INIT_TAKE1("ApiTokenDBDriverDir", set_driver_dir, NULL, RSRC_CONF,
-        "The directory holding the libdbi drivers; only the one driver "
-        "ApiTokenDB needs is loaded from it."),
-    AP_INIT_TAKE1("ApiTokenDBMaxConnections", set_max_conns, NULL, RSRC_CONF,
-        "The most database connections one httpd process keeps; 0 (the "
-        "default) means one per worker thread."),
-    AP_INIT_FLAG("ApiTokenDBFastPath", set_fast_path, NULL, RSRC_CONF,
-        "On (the default): on SQLite, look tokens up with a prepared "
-        "statement on libdbi's connection; Off: through libdbi's query "
-        "interface, as with every other database."),
-    AP_INIT_TAKE1("ApiTokenUsageInterval", set_usage_interval, NULL,
-        RSRC_CONF,
-        "The fewest seconds between two last-used writes for one token in "
-        "one process (default 60)."),
-    AP_INIT_RAW_ARGS("ApiTokenAccept", set_accept, NULL, OR_AUTHCFG,
-        "The credential forms accepted here: bearer, basic, scheme:WORD "
-        "and/or header:NAME (default bearer)."),
-    AP_INIT_RAW_ARGS("ApiTokenBasicUser", set_basic_user, NULL, OR_AUTHCFG,
-        "The user names Basic credentials may carry with a token: owner "
-        "(the default: the token's owner only), any, or names accepted in "
-        "addition to the owner (e.g. __token__ x-access-token)."),
-    AP_INIT_TAKE1("ApiTokenCache", apitoken_cache_set, NULL, RSRC_CONF,
-        "The shared cache of token lookups: a socache provider with its "
-        "arguments (default shmcb), or none."),
-    AP_INIT_TAKE1("ApiTokenCacheTTL", set_cache_ttl, NULL, OR_AUTHCFG,
-        "How many seconds a cached token lookup may be reused (default "
-        "300); 0 asks the database on every request."),
-    AP_INIT_FLAG("ApiTokenTrackUsage", set_track_usage, NULL, OR_AUTHCFG,
-        "On records each token's last-used time and client address after "
-        "the response (default Off)."),
-    AP_INIT_FLAG("ApiTokenStripCredentials", set_strip, NULL, OR_AUTHCFG,
-        "On removes the token from the request headers once it has been "
-        "checked, so backends and proxies never see it (default Off)."),
-    AP_INIT_TAKE1("ApiTokenResource", set_resource, NULL, OR_AUTHCFG,
-        "An expression (string) giving the resource of the request, "
-        "matched by Require apitoken-resource against the token's "
-        "resource patterns."),
-    APITOKEN_MANAGE_CMDS,
-    { NULL }
-};
 
 /* Walk the configuration tree once it is complete.  mod_authz_core answers
  * a failed Require for an authenticated user with 401 unless

@@ -22,6 +22,7 @@ static const char default_driver_dir[] = AT_DBI_DRIVERDIR;
 #undef PACKAGE
 #undef VERSION
 
+#include <stdio.h>
 #include <unistd.h>
 #include <errno.h>
 
@@ -34,12 +35,15 @@ static const char default_driver_dir[] = AT_DBI_DRIVERDIR;
 #include <apr_atomic.h>
 #include <apr_file_info.h>
 #include <apr_file_io.h>
+#include <apr_reslist.h>
+#include <apr_thread_mutex.h>
 
 #include <unixd.h>
 
 #include "at_store_dbi.h"
 #include "at_store_sqlite_fast.h"
-#include "mod_apitoken.h"
+#include "apitoken_db.h"
+#include "apitoken_config.h"
 #include "apitoken_status.h"
 
 APLOG_USE_MODULE(apitoken);
@@ -164,7 +168,7 @@ apr_status_t apitoken_db_post_config(apr_pool_t *pconf, server_rec *s)
     apitoken_global_t *g = apitoken_global;
     static const char *const drivers[] = { "sqlite3", "pgsql", "mysql",
                                            NULL };
-    const char *src, *dir, *link;
+    const char *src, *dir, *link, *tmp;
     apr_finfo_t fi;
     apr_status_t rv;
     int i;
@@ -204,13 +208,21 @@ apr_status_t apitoken_db_post_config(apr_pool_t *pconf, server_rec *s)
                      "0755", dir);
     }
     for (i = 0; drivers[i]; ++i) {
-        apr_file_remove(driver_file(pconf, dir, drivers[i]), pconf);
+        if (strcmp(drivers[i], g->db->driver)) {
+            apr_file_remove(driver_file(pconf, dir, drivers[i]), pconf);
+        }
     }
+    /* The link in use is replaced, never removed: on a graceful restart a
+     * child of the old generation may still be loading it.  rename() puts
+     * the new link in place in one step. */
     link = driver_file(pconf, dir, g->db->driver);
-    if (symlink(src, link) != 0) {
+    tmp = apr_pstrcat(pconf, dir, "/.libdbd-new", NULL);
+    apr_file_remove(tmp, pconf);
+    if (symlink(src, tmp) != 0 || rename(tmp, link) != 0) {
         rv = APR_FROM_OS_ERROR(errno);
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      "APT04003: cannot link %s to %s", link, src);
+        apr_file_remove(tmp, pconf);
         return rv;
     }
     g->driver_dir = dir;

@@ -27,7 +27,8 @@
 #include "at_accept.h"
 #include "at_json.h"
 #include "at_verify.h"
-#include "mod_apitoken.h"
+#include "apitoken_error.h"
+#include "apitoken_config.h"
 
 APLOG_USE_MODULE(apitoken);
 

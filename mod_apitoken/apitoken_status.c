@@ -16,8 +16,8 @@
 #include <apr_shm.h>
 #include <apr_strings.h>
 
+#include "apitoken_config.h"
 #include "apitoken_status.h"
-#include "mod_apitoken.h"
 
 APLOG_USE_MODULE(apitoken);
 
@@ -80,14 +80,32 @@ void apitoken_status_request(request_rec *r, int counter)
 
 int apitoken_status_denied(at_reason_t reason)
 {
-    if (reason == AT_REASON_OK) {
-        return APITOKEN_ST_GRANTED;
+    /* Named pairs, so neither enum's order matters. */
+    static const struct {
+        at_reason_t reason;
+        apitoken_status_counter_t counter;
+    } map[] = {
+        { AT_REASON_OK, APITOKEN_ST_GRANTED },
+        { AT_REASON_MALFORMED, APITOKEN_ST_DENIED_MALFORMED },
+        { AT_REASON_WRONG_PREFIX, APITOKEN_ST_DENIED_WRONG_PREFIX },
+        { AT_REASON_BAD_CHECKSUM, APITOKEN_ST_DENIED_BAD_CHECKSUM },
+        { AT_REASON_UNKNOWN_ID, APITOKEN_ST_DENIED_UNKNOWN_ID },
+        { AT_REASON_WRONG_SECRET, APITOKEN_ST_DENIED_WRONG_SECRET },
+        { AT_REASON_EXPIRED, APITOKEN_ST_DENIED_EXPIRED },
+        { AT_REASON_REVOKED, APITOKEN_ST_DENIED_REVOKED },
+        { AT_REASON_ADDRESS, APITOKEN_ST_DENIED_ADDRESS },
+        { AT_REASON_ROTATED_OUT, APITOKEN_ST_DENIED_ROTATED_OUT },
+        { AT_REASON_USER_MISMATCH, APITOKEN_ST_DENIED_USER_MISMATCH },
+    };
+    unsigned int i;
+
+    for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (map[i].reason == reason) {
+            return map[i].counter;
+        }
     }
-    if (reason > AT_REASON_USER_MISMATCH) {
-        return APITOKEN_ST_DENIED_MALFORMED;
-    }
-    return APITOKEN_ST_DENIED_MALFORMED + (int)reason
-           - (int)AT_REASON_MALFORMED;
+    /* A reason added to the core without a counter here. */
+    return APITOKEN_ST_DENIED_MALFORMED;
 }
 
 void apitoken_status_observe_query(apr_interval_time_t t)

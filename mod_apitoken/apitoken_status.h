@@ -22,8 +22,8 @@
 
 typedef enum {
     APITOKEN_ST_GRANTED = 0,          /* authenticated and authorised */
-    /* Refused tokens, one per at_reason_t other than AT_REASON_OK, in the
-     * same order: see apitoken_status_denied(). */
+    /* Refused tokens, one per at_reason_t other than AT_REASON_OK (mapped
+     * by name in apitoken_status_denied()). */
     APITOKEN_ST_DENIED_MALFORMED,
     APITOKEN_ST_DENIED_WRONG_PREFIX,
     APITOKEN_ST_DENIED_BAD_CHECKSUM,

@@ -14,7 +14,10 @@
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 
-#include "mod_apitoken.h"
+#include "apitoken_usage.h"
+#include "apitoken_authn.h"
+#include "apitoken_config.h"
+#include "apitoken_db.h"
 #include "apitoken_status.h"
 
 APLOG_USE_MODULE(apitoken);

@@ -1,7 +1,11 @@
 /* Licensed under the Apache License, Version 2.0 (see COPYING). */
 /* Network values and containment of one network list in another. */
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+
+#include <apr_lib.h>
+#include <apr_network_io.h>
 
 #include <apr_strings.h>
 #include <apr_tables.h>
@@ -135,4 +139,98 @@ int at_nets_within(const char *inner, const char *outer, apr_pool_t *p)
         }
     }
     return 1;
+}
+
+/* One allowed-network entry: a full IPv4 or IPv6 address, optionally with
+ * "/bits".  APR alone would also take httpd's abbreviated forms ("10.1")
+ * and dotted masks; a token's allow-list is stricter so that what is
+ * listed is what is meant.  APR then checks the whole entry the way the
+ * module will use it (apr_ipsubnet_test). */
+static const char *check_net(const char *e, int strict, apr_pool_t *p)
+{
+    char *addr = apr_pstrdup(p, e);
+    char *slash = strchr(addr, '/');
+    const char *bits = NULL;
+    unsigned char buf[sizeof(struct in6_addr)];
+    apr_ipsubnet_t *sub;
+    at_net_t net;
+    int v6 = 0;
+    long n;
+    char *end;
+
+    if (slash) {
+        *slash = '\0';
+        bits = slash + 1;
+    }
+    if (inet_pton(AF_INET, addr, buf) != 1) {
+        if (inet_pton(AF_INET6, addr, buf) != 1) {
+            return apr_psprintf(p, "'%s' is not an IPv4 or IPv6 address",
+                                addr);
+        }
+        v6 = 1;
+    }
+    if (bits) {
+        if (!apr_isdigit(*bits)) {
+            return apr_psprintf(p, "'%s' has a bad prefix length", e);
+        }
+        n = strtol(bits, &end, 10);
+        if (*end != '\0' || n < 0 || n > (v6 ? 128 : 32)
+            || strlen(bits) > 3) {
+            return apr_psprintf(p, "'%s' has a bad prefix length", e);
+        }
+        if (n == 0) {
+            /* APR refuses it; an empty list already means any address. */
+            return apr_psprintf(p, "'%s' matches every address (leave the"
+                                " list empty for that)", e);
+        }
+    }
+    if (apr_ipsubnet_create(&sub, addr, bits, p) != APR_SUCCESS) {
+        return apr_psprintf(p, "'%s' is not a valid network", e);
+    }
+    if (strict && bits && at_net_parse(&net, e) == APR_SUCCESS
+        && net.v6 == v6
+        && memcmp(net.addr, buf, v6 ? 16 : 4)) {
+        /* 10.1.2.3/8 would be stored as typed and read as 10.0.0.0/8: say
+         * which was meant instead of guessing. */
+        char text[INET6_ADDRSTRLEN];
+
+        inet_ntop(v6 ? AF_INET6 : AF_INET, net.addr, text, sizeof(text));
+        return apr_psprintf(p, "'%s' has host bits set (the network is "
+                            "%s/%s; for one address leave out the prefix "
+                            "length)", e, text, bits);
+    }
+    return NULL;
+}
+
+const char *at_nets_check(const char **norm, const char *s, int strict,
+                          apr_pool_t *p)
+{
+    apr_array_header_t *out = apr_array_make(p, 4, sizeof(const char *));
+    char *copy, *tok, *last;
+    const char *why;
+    char *joined;
+    apr_size_t n = 0;
+
+    *norm = "";
+    if (s == NULL) {
+        return NULL;
+    }
+    if (strlen(s) > AT_NETS_MAX) {
+        return "the list of networks is longer than 1024 bytes";
+    }
+    copy = apr_pstrdup(p, s);
+    for (tok = apr_strtok(copy, " ,\t", &last); tok != NULL;
+         tok = apr_strtok(NULL, " ,\t", &last)) {
+        if ((why = check_net(tok, strict, p)) != NULL) {
+            return why;
+        }
+        APR_ARRAY_PUSH(out, const char *) = tok;
+        /* Bounded by the input length: at most 512 entries. */
+        if (++n > AT_NETS_MAX / 2) {
+            return "too many networks";
+        }
+    }
+    joined = apr_array_pstrcat(p, out, ' ');
+    *norm = joined;
+    return NULL;
 }

@@ -30,4 +30,15 @@ int at_net_within(const at_net_t *inner, const at_net_t *outer);
  * against inner (fail closed). */
 int at_nets_within(const char *inner, const char *outer, apr_pool_t *p);
 
+/* The longest list of networks a token may hold, bytes. */
+#define AT_NETS_MAX 1024
+
+/* Validate a list (space, comma or tab separated) of full IPv4 or IPv6
+ * addresses, each optionally with "/bits": NULL with *norm the words
+ * joined by one space, or a message naming the bad entry.  strict: also
+ * refuse a network with host bits set (10.1.2.3/8), as for new values;
+ * lists stored by earlier versions are read without it. */
+const char *at_nets_check(const char **norm, const char *s, int strict,
+                          apr_pool_t *p);
+
 #endif

@@ -60,6 +60,11 @@ typedef struct at_ops_t {
     const at_ops_bound_t *bound;  /* NULL: acts as the account */
     apr_pool_t *pool;
     const char *error;          /* out: why the last operation failed */
+    const char *field;          /* out: the request field a refused
+                                 * at_ops_check_create value came from
+                                 * ("owner", "name", "description",
+                                 * "scopes", "full_access", "expires",
+                                 * "nets", "resources"), else NULL */
     int unchanged;              /* out: the last edit changed nothing (and
                                  * wrote no audit event) */
 } at_ops_t;
@@ -78,6 +83,20 @@ typedef struct at_create_req_t {
     const char *nets;                   /* raw text; NULL = any address */
     const char *resources;              /* raw patterns; NULL = any */
 } at_create_req_t;
+
+/* A new token's values as the store keeps them. */
+typedef struct at_create_norm_t {
+    apr_array_header_t *scopes;         /* normalised */
+    const char *nets;                   /* normalised; "" = any */
+    const char *resources;              /* normalised; "" = any */
+} at_create_norm_t;
+
+/* The rules of a new token, without the database: what at_ops_create
+ * checks first.  The tool runs it before it opens the database, so a bad
+ * value is a usage error even when the database is down.  o->store may be
+ * NULL. */
+apr_status_t at_ops_check_create(at_create_norm_t *out, at_ops_t *o,
+                                 const at_create_req_t *req);
 
 /* Validate, generate, insert, audit.  token receives the full token
  * string (AT_TOKEN_MAX + 1 bytes; the caller shows it once and wipes it).
@@ -160,6 +179,45 @@ apr_status_t at_ops_list(apr_array_header_t **recs, at_ops_t *o,
 apr_status_t at_ops_check_features(at_ops_t *o,
                                    const apr_array_header_t *scopes,
                                    const char *what);
+
+/* What at_ops_init_store did. */
+typedef struct at_ops_init_t {
+    const char *prefix;         /* the schema's token prefix */
+    int created;                /* a new schema */
+    int upgraded;               /* an older schema brought up to date */
+} at_ops_init_t;
+
+/* Create the schema, or upgrade an older one, with want_prefix (NULL: the
+ * schema's own, or AT_DEFAULT_PREFIX for a new one; a different prefix
+ * than the schema's is APR_EEXIST).  A creation or an upgrade is audited
+ * ("init"); a schema already up to date is left as it is.  o->prefix is
+ * not used. */
+apr_status_t at_ops_init_store(at_ops_init_t *res, at_ops_t *o,
+                               const char *want_prefix);
+
+/* Delete the tokens that ended (revoked, or expired) before `before`
+ * (AT_TIME_NONE: any time), one audit event each and one for the prune;
+ * dry_run: only say which.  *gone: their ids (const char *). */
+apr_status_t at_ops_prune(apr_array_header_t **gone, at_ops_t *o,
+                          at_time_t before, int dry_run);
+
+/* A leaked token string: genuine when it parses with the schema's prefix
+ * and checksum, its id exists and the secret's digest matches the current
+ * or the previous secret (even after its grace period).  Genuine: revokes
+ * it unless revoked already (*already = 1) and records an audit event
+ * "revoke" with the reason, all in one transaction; *rec is the token.
+ * Not genuine: APR_NOTFOUND, and o->error names nothing about the token.
+ * The caller wipes the string. */
+apr_status_t at_ops_revoke_leaked(at_token_rec_t **rec, int *already,
+                                  at_ops_t *o, const char *token,
+                                  const char *reason);
+
+/* Revoke every token of owner not yet revoked (expired ones too: a new
+ * expiry would bring them back) in one transaction, one audit event per
+ * token.  *recs: the tokens revoked now (at_token_rec_t *), possibly
+ * none. */
+apr_status_t at_ops_revoke_owner(apr_array_header_t **recs, at_ops_t *o,
+                                 const char *owner, const char *reason);
 
 /* Quoted, escaped form of a user-supplied value for an error message:
  * control characters (C0, DEL and C1), backslash, quote and invalid UTF-8

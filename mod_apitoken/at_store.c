@@ -35,53 +35,35 @@ const char *at_token_rec_status(const at_token_rec_t *r, at_time_t now)
     return "active";
 }
 
-apr_size_t at_utf8_seq(const unsigned char *s, apr_size_t avail,
-                       apr_uint32_t *cp)
+at_token_rec_t *at_token_rec_decode(const at_token_row_reader_t *rd,
+                                    apr_pool_t *p)
 {
-    apr_uint32_t c;
-    apr_size_t n, i;
+    at_token_rec_t *rec = apr_pcalloc(p, sizeof(*rec));
+    void *row = rd->row;
 
-    if (avail == 0) {
-        return 0;
+    /* In the order of AT_TOKEN_COLUMNS. */
+    rec->id = rd->text(row, 0, p);
+    rec->owner = rd->text(row, 1, p);
+    rec->name = rd->text(row, 2, p);
+    rec->digest = rd->text(row, 3, p);
+    rec->scopes = rd->text(row, 4, p);
+    rec->full_access = rd->number(row, 5) != 0;
+    rec->created_at = rd->number(row, 6);
+    rec->expires_at = rd->number(row, 7);
+    rec->revoked_at = rd->number(row, 8);
+    rec->last_used_at = rd->number(row, 9);
+    rec->prev_until = rd->number(row, 10);
+    rec->last_used_addr = rd->text(row, 11, p);
+    rec->allowed_nets = rd->text(row, 12, p);
+    rec->prev_digest = rd->text(row, 13, p);
+    rec->resources = rd->text(row, 14, p);
+    rec->description = rd->text(row, 15, p);
+    if (!rec->id || !rec->owner || !rec->name || !rec->digest
+        || !rec->scopes || !rec->last_used_addr || !rec->allowed_nets
+        || !rec->description || !rec->prev_digest || !rec->resources) {
+        return NULL;
     }
-    if (s[0] < 0x80) {
-        n = 1;
-        c = s[0];
-    }
-    else {
-        if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-            n = 2;
-            c = s[0] & 0x1f;
-        }
-        else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-            n = 3;
-            c = s[0] & 0x0f;
-        }
-        else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-            n = 4;
-            c = s[0] & 0x07;
-        }
-        else {
-            return 0;
-        }
-        if (n > avail) {
-            return 0;
-        }
-        for (i = 1; i < n; i++) {
-            if ((s[i] & 0xc0) != 0x80) {   /* also stops at a NUL */
-                return 0;
-            }
-            c = (c << 6) | (s[i] & 0x3f);
-        }
-        if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000)
-            || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff) {
-            return 0;
-        }
-    }
-    if (cp) {
-        *cp = c;
-    }
-    return n;
+    return rec;
 }
 
 /* Valid UTF-8 without control characters (C0, DEL and C1: a C1 byte pair
@@ -97,7 +79,7 @@ static const char *check_text(const char *s)
         if (n == 0) {
             return "is not valid UTF-8";
         }
-        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+        if (AT_IS_CONTROL(cp)) {
             return "contains a control character";
         }
         p += n;
@@ -165,108 +147,14 @@ const char *at_check_description(const char *s)
     return check_text(s);
 }
 
-/* One allowed-network entry: a full IPv4 or IPv6 address, optionally with
- * "/bits".  APR alone would also take httpd's abbreviated forms ("10.1")
- * and dotted masks; a token's allow-list is stricter so that what is
- * listed is what is meant.  APR then checks the whole entry the way the
- * module will use it (apr_ipsubnet_test). */
-static const char *check_net(const char *e, int strict, apr_pool_t *p)
-{
-    char *addr = apr_pstrdup(p, e);
-    char *slash = strchr(addr, '/');
-    const char *bits = NULL;
-    unsigned char buf[sizeof(struct in6_addr)];
-    apr_ipsubnet_t *sub;
-    at_net_t net;
-    int v6 = 0;
-    long n;
-    char *end;
-
-    if (slash) {
-        *slash = '\0';
-        bits = slash + 1;
-    }
-    if (inet_pton(AF_INET, addr, buf) != 1) {
-        if (inet_pton(AF_INET6, addr, buf) != 1) {
-            return apr_psprintf(p, "'%s' is not an IPv4 or IPv6 address",
-                                addr);
-        }
-        v6 = 1;
-    }
-    if (bits) {
-        if (!apr_isdigit(*bits)) {
-            return apr_psprintf(p, "'%s' has a bad prefix length", e);
-        }
-        n = strtol(bits, &end, 10);
-        if (*end != '\0' || n < 0 || n > (v6 ? 128 : 32)
-            || strlen(bits) > 3) {
-            return apr_psprintf(p, "'%s' has a bad prefix length", e);
-        }
-        if (n == 0) {
-            /* APR refuses it; an empty list already means any address. */
-            return apr_psprintf(p, "'%s' matches every address (leave the"
-                                " list empty for that)", e);
-        }
-    }
-    if (apr_ipsubnet_create(&sub, addr, bits, p) != APR_SUCCESS) {
-        return apr_psprintf(p, "'%s' is not a valid network", e);
-    }
-    if (strict && bits && at_net_parse(&net, e) == APR_SUCCESS
-        && net.v6 == v6
-        && memcmp(net.addr, buf, v6 ? 16 : 4)) {
-        /* 10.1.2.3/8 would be stored as typed and read as 10.0.0.0/8: say
-         * which was meant instead of guessing. */
-        char text[INET6_ADDRSTRLEN];
-
-        inet_ntop(v6 ? AF_INET6 : AF_INET, net.addr, text, sizeof(text));
-        return apr_psprintf(p, "'%s' has host bits set (the network is "
-                            "%s/%s; for one address leave out the prefix "
-                            "length)", e, text, bits);
-    }
-    return NULL;
-}
-
-static const char *check_nets(const char **norm, const char *s, int strict,
-                              apr_pool_t *p)
-{
-    apr_array_header_t *out = apr_array_make(p, 4, sizeof(const char *));
-    char *copy, *tok, *last;
-    const char *why;
-    char *joined;
-    apr_size_t n = 0;
-
-    *norm = "";
-    if (s == NULL) {
-        return NULL;
-    }
-    if (strlen(s) > AT_NETS_MAX) {
-        return "the list of networks is longer than 1024 bytes";
-    }
-    copy = apr_pstrdup(p, s);
-    for (tok = apr_strtok(copy, " ,\t", &last); tok != NULL;
-         tok = apr_strtok(NULL, " ,\t", &last)) {
-        if ((why = check_net(tok, strict, p)) != NULL) {
-            return why;
-        }
-        APR_ARRAY_PUSH(out, const char *) = tok;
-        /* Bounded by the input length: at most 512 entries. */
-        if (++n > AT_NETS_MAX / 2) {
-            return "too many networks";
-        }
-    }
-    joined = apr_array_pstrcat(p, out, ' ');
-    *norm = joined;
-    return NULL;
-}
-
 const char *at_check_nets(const char **norm, const char *s, apr_pool_t *p)
 {
-    return check_nets(norm, s, 1, p);
+    return at_nets_check(norm, s, 1, p);
 }
 
 const char *at_check_stored_nets(const char *s, apr_pool_t *p)
 {
     const char *norm;
 
-    return check_nets(&norm, s, 0, p);
+    return at_nets_check(&norm, s, 0, p);
 }

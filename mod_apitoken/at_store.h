@@ -4,6 +4,8 @@
 
 #include <apr_pools.h>
 #include <apr_tables.h>
+#include "at_nets.h"
+#include "at_text.h"
 #include "at_time.h"
 #include "at_dburl.h"
 
@@ -30,7 +32,6 @@
 #define AT_ACTOR_TAG_MAX   16    /* "tag:", bytes */
 #define AT_ACTOR_MAX       (AT_NAME_MAX + AT_ACTOR_TAG_MAX)
 #define AT_DESCRIPTION_MAX 1024
-#define AT_NETS_MAX        1024
 
 typedef struct at_token_rec_t {
     const char *id;
@@ -161,14 +162,27 @@ const char *at_store_error(const at_store_t *s);
 /* "active", "expired" or "revoked" at time now. */
 const char *at_token_rec_status(const at_token_rec_t *r, at_time_t now);
 
-/* Length in bytes of the well-formed UTF-8 sequence at s (RFC 3629: no
- * overlong forms, surrogates or code points above U+10FFFF), reading at
- * most avail bytes; 0 when it is not well-formed.  For a NUL-terminated
- * string pass AT_UTF8_NUL_TERMINATED: the NUL ends any sequence.  *cp (may
- * be NULL) receives the code point. */
-#define AT_UTF8_NUL_TERMINATED ((apr_size_t)-1)
-apr_size_t at_utf8_seq(const unsigned char *s, apr_size_t avail,
-                       apr_uint32_t *cp);
+/* A token row: its columns in the order every reader of the store selects
+ * them, and the one decoder of such a row, whatever reads its columns
+ * (libdbi by index, the packed SQLite form, the prepared SQLite lookup). */
+#define AT_TOKEN_COLUMNS "id, owner, name, digest, scopes, full_access, " \
+    "created_at, expires_at, revoked_at, last_used_at, prev_until, " \
+    "last_used_addr, allowed_nets, prev_digest, resources, description"
+#define AT_TOKEN_NCOLUMNS 16
+
+typedef struct at_token_row_reader_t {
+    /* Column i (from 0) as text in p, "" for NULL; NULL when the value
+     * cannot be a stored one (the row is then malformed). */
+    const char *(*text)(void *row, int i, apr_pool_t *p);
+    /* Column i as an integer, 0 for NULL. */
+    apr_int64_t (*number)(void *row, int i);
+    void *row;
+} at_token_row_reader_t;
+
+/* The record of one row; NULL when a column is malformed. */
+at_token_rec_t *at_token_rec_decode(const at_token_row_reader_t *rd,
+                                    apr_pool_t *p);
+
 
 /* Validation of free text that reaches SQL (quoted): owner and name are
  * 1..AT_NAME_MAX bytes of valid UTF-8 without control characters.  An

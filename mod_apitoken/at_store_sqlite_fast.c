@@ -28,10 +28,7 @@ struct at_sqlite_fast_t {
 };
 
 static const char lookup_sql[] =
-    "SELECT id, owner, name, digest, scopes, full_access, created_at,"
-    " expires_at, revoked_at, last_used_at, last_used_addr, allowed_nets,"
-    " description, prev_digest, prev_until, resources"
-    " FROM apitoken_tokens WHERE id = ?1";
+    "SELECT " AT_TOKEN_COLUMNS " FROM apitoken_tokens WHERE id = ?1";
 
 static apr_status_t fail(at_sqlite_fast_t *f, apr_status_t rv,
                          const char *what)
@@ -71,9 +68,11 @@ apr_status_t at_sqlite_fast_open(at_sqlite_fast_t **out, at_store_t *s,
     return APR_SUCCESS;
 }
 
-/* Column i as a string from p; NULL when it holds the pack separator. */
-static const char *col_str(sqlite3_stmt *st, int i, apr_pool_t *p)
+/* Column readers for at_token_rec_decode.  A string is NULL (malformed)
+ * when it holds the pack separator. */
+static const char *col_str(void *row, int i, apr_pool_t *p)
 {
+    sqlite3_stmt *st = row;
     const unsigned char *t = sqlite3_column_text(st, i);
     int n = sqlite3_column_bytes(st, i);
 
@@ -86,10 +85,16 @@ static const char *col_str(sqlite3_stmt *st, int i, apr_pool_t *p)
     return apr_pstrmemdup(p, (const char *)t, (apr_size_t)n);
 }
 
+static apr_int64_t col_number(void *row, int i)
+{
+    return sqlite3_column_int64(row, i);
+}
+
 apr_status_t at_sqlite_fast_lookup(at_token_rec_t **out, at_sqlite_fast_t *f,
                                    const char *id, apr_pool_t *p)
 {
     sqlite3_stmt *st = f->stmt;
+    at_token_row_reader_t rd = { col_str, col_number, st };
     at_token_rec_t *rec;
     apr_status_t rv;
     int rc;
@@ -119,26 +124,7 @@ apr_status_t at_sqlite_fast_lookup(at_token_rec_t **out, at_sqlite_fast_t *f,
         rv = fail(f, APR_EGENERAL, "looking the token up");
     }
     else {
-        rec = apr_pcalloc(p, sizeof(*rec));
-        rec->id = col_str(st, 0, p);
-        rec->owner = col_str(st, 1, p);
-        rec->name = col_str(st, 2, p);
-        rec->digest = col_str(st, 3, p);
-        rec->scopes = col_str(st, 4, p);
-        rec->full_access = sqlite3_column_int64(st, 5) != 0;
-        rec->created_at = sqlite3_column_int64(st, 6);
-        rec->expires_at = sqlite3_column_int64(st, 7);
-        rec->revoked_at = sqlite3_column_int64(st, 8);
-        rec->last_used_at = sqlite3_column_int64(st, 9);
-        rec->last_used_addr = col_str(st, 10, p);
-        rec->allowed_nets = col_str(st, 11, p);
-        rec->description = col_str(st, 12, p);
-        rec->prev_digest = col_str(st, 13, p);
-        rec->prev_until = sqlite3_column_int64(st, 14);
-        rec->resources = col_str(st, 15, p);
-        if (!rec->id || !rec->owner || !rec->name || !rec->digest
-            || !rec->scopes || !rec->last_used_addr || !rec->allowed_nets
-            || !rec->description || !rec->prev_digest || !rec->resources) {
+        if ((rec = at_token_rec_decode(&rd, p)) == NULL) {
             apr_cpystrn(f->errbuf, "a token row is malformed",
                         sizeof(f->errbuf));
             rv = APR_EGENERAL;

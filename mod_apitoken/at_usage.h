@@ -5,8 +5,8 @@
 /* Knowing how tokens are used, and acting on it: granted versus used
  * scopes, the usage audit (scopes unused for N days, tokens unused for N
  * days, tokens expiring soon, full-access tokens, each with the narrower
- * scope set it could have), and the revocations an incident needs (a
- * leaked token string, every token of a compromised account).
+ * scope set it could have).  The revocations an incident needs are in
+ * at_ops.h.
  *
  * Built on at_ops_t (store, actor, now, pool, error); return codes as in
  * at_ops.h.  No httpd headers. */
@@ -60,23 +60,5 @@ typedef struct at_finding_t {
  * kind in the order of at_usage_audit_req_t. */
 apr_status_t at_usage_audit(apr_array_header_t **findings, at_ops_t *o,
                             const at_usage_audit_req_t *req);
-
-/* A leaked token string: genuine when it parses with the schema's prefix
- * and checksum, its id exists and the secret's digest matches the current
- * or the previous secret (even after its grace period).  Genuine: revokes
- * it unless revoked already (*already = 1) and records an audit event
- * "revoke" with the reason, all in one transaction; *rec is the token.
- * Not genuine: APR_NOTFOUND, and o->error names nothing about the token.
- * The caller wipes the string. */
-apr_status_t at_ops_revoke_leaked(at_token_rec_t **rec, int *already,
-                                  at_ops_t *o, const char *token,
-                                  const char *reason);
-
-/* Revoke every token of owner not yet revoked (expired ones too: a new
- * expiry would bring them back) in one transaction, one audit event per
- * token.  *recs: the tokens revoked now (at_token_rec_t *), possibly
- * none. */
-apr_status_t at_ops_revoke_owner(apr_array_header_t **recs, at_ops_t *o,
-                                 const char *owner, const char *reason);
 
 #endif

@@ -13,10 +13,15 @@
 #include <http_main.h>
 
 #include "at_log.h"
-#include "mod_apitoken.h"
+#include "apitoken_authn.h"
+#include "apitoken_authz.h"
 #include "apitoken_cache.h"
+#include "apitoken_config.h"
+#include "apitoken_db.h"
+#include "apitoken_error.h"
 #include "apitoken_manage.h"
 #include "apitoken_status.h"
+#include "apitoken_usage.h"
 
 static void core_log(void *baton, at_log_level_t level, const char *file,
                      int line, const char *msg)
@@ -67,6 +72,25 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
     apitoken_cache_child_init(pchild, s);
 }
 
+/* The settings of the management handler hang off the directory's; each
+ * part merges its own. */
+static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const apitoken_dir_conf_t *base = basev, *add = addv;
+    apitoken_dir_conf_t *c = apitoken_merge_dir_conf(p, basev, addv);
+
+    c->manage = apitoken_manage_merge(p, base->manage, add->manage);
+    return c;
+}
+
+/* One table: each part lists its own directives. */
+static const command_rec cmds[] = {
+    APITOKEN_CONFIG_CMDS,
+    APITOKEN_CACHE_CMDS,
+    APITOKEN_MANAGE_CMDS,
+    { NULL }
+};
+
 static void register_hooks(apr_pool_t *p)
 {
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
@@ -89,10 +113,10 @@ static void register_hooks(apr_pool_t *p)
 AP_DECLARE_MODULE(apitoken) = {
     STANDARD20_MODULE_STUFF,
     apitoken_create_dir_conf,
-    apitoken_merge_dir_conf,
+    merge_dir_conf,
     NULL,
     NULL,
-    apitoken_cmds,
+    cmds,
     register_hooks,
     AP_MODULE_FLAG_NONE
 };

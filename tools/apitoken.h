@@ -14,6 +14,7 @@
 #include "at_token.h"
 #include "at_store.h"
 #include "at_ops.h"
+#include "at_text.h"
 
 /* Exit codes of the contract. */
 #define AT_EXIT_OK       0
@@ -76,7 +77,6 @@ typedef struct at_cli_t {
     int dbi_ready;
     dbi_inst inst;
     at_store_t *store;
-    int in_tx;
     const char *schema_prefix;      /* from the schema's meta row */
 } at_cli_t;
 
@@ -89,13 +89,8 @@ int at_cli_fail(at_cli_t *c, int code, const char *fmt, ...)
 /* Store plumbing shared by the handlers (apitoken.c).  Each returns an exit
  * code, 0 on success, after printing its own error line. */
 int at_cli_open(at_cli_t *c, int create, int need_schema);
-int at_cli_begin(at_cli_t *c, int write);
-/* Audit event, change marker, commit. */
-int at_cli_finish(at_cli_t *c, const char *action, const char *token_id,
-                  const char *detail);
-/* Roll back an open transaction (if any) and return code. */
-int at_cli_abort(at_cli_t *c, int code);
-/* Map a store status to an exit code with one error line; rolls back. */
+/* Map a store status of a read to an exit code with one error line (the
+ * changes go through at_ops, which owns their transactions). */
 int at_cli_store_fail(at_cli_t *c, apr_status_t rv, const char *what,
                       const char *id);
 
@@ -118,9 +113,6 @@ void at_text_list(FILE *f, const apr_array_header_t *recs, at_time_t now,
                   apr_pool_t *p);
 void at_json_audit(FILE *f, const at_audit_rec_t *ev);
 void at_text_audit(FILE *f, const apr_array_header_t *evs, apr_pool_t *p);
-/* s with control characters and invalid UTF-8 as \xNN escapes (s itself
- * when clean), for human-readable output. */
-const char *at_text_clean(const char *s, apr_pool_t *p);
 /* "2026-01-02T03:04:05Z", or dflt for AT_TIME_NONE. */
 const char *at_cli_time(at_time_t t, const char *dflt, apr_pool_t *p);
 

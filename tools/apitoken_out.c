@@ -7,204 +7,94 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <openssl/crypto.h>
 
+#include "at_json.h"
+#include "at_text.h"
 #include "at_time.h"
+#include "at_token_json.h"
 #include "apitoken.h"
+
+/* The tool writes JSON with the core's writer (at_json.h, at_token_json.h)
+ * into a buffer, then to f: one escaping, one token object for the tool
+ * and the management API.  A buffer that held a secret is wiped. */
+static void json_out(FILE *f, void (*fill)(at_jbuf_t *, const void *),
+                     const void *arg, int wipe)
+{
+    apr_pool_t *p;
+    apr_size_t len;
+    const char *text;
+    at_jbuf_t b;
+
+    apr_pool_create(&p, NULL);
+    at_jbuf_init(&b, p);
+    fill(&b, arg);
+    text = at_jbuf_text(&b, &len);
+    fwrite(text, 1, len, f);
+    if (wipe) {
+        OPENSSL_cleanse(b.a->elts, b.a->nalloc);
+    }
+    apr_pool_destroy(p);
+}
+
+static void fill_str(at_jbuf_t *b, const void *s)
+{
+    at_jbuf_str(b, s ? s : "");
+}
 
 void at_json_str(FILE *f, const char *s)
 {
-    const unsigned char *u = (const unsigned char *)(s ? s : "");
+    json_out(f, fill_str, s, 0);
+}
 
-    putc('"', f);
-    while (*u) {
-        apr_size_t n = at_utf8_seq(u, AT_UTF8_NUL_TERMINATED, NULL);
-
-        if (n > 1) {
-            fwrite(u, 1, n, f);
-            u += n;
-            continue;
-        }
-        if (n == 0) {
-            /* Not UTF-8: the replacement character keeps the JSON valid. */
-            fputs("\\ufffd", f);
-        }
-        else if (*u == '"') {
-            fputs("\\\"", f);
-        }
-        else if (*u == '\\') {
-            fputs("\\\\", f);
-        }
-        else if (*u == '\n') {
-            fputs("\\n", f);
-        }
-        else if (*u == '\t') {
-            fputs("\\t", f);
-        }
-        else if (*u == '\r') {
-            fputs("\\r", f);
-        }
-        else if (*u < 0x20 || *u == 0x7f) {
-            fprintf(f, "\\u%04x", *u);
-        }
-        else {
-            putc(*u, f);
-        }
-        u++;
-    }
-    putc('"', f);
+static void fill_time(at_jbuf_t *b, const void *t)
+{
+    at_jbuf_time(b, *(const at_time_t *)t);
 }
 
 void at_json_time(FILE *f, at_time_t t)
 {
-    char buf[AT_TIME_STRLEN + 1];
-
-    if (t == AT_TIME_NONE) {
-        fputs("null", f);
-        return;
-    }
-    at_time_format(buf, t);
-    at_json_str(f, buf);
+    json_out(f, fill_time, &t, 0);
 }
 
-/* A JSON array of the space-separated words of s. */
+static void fill_words(at_jbuf_t *b, const void *words)
+{
+    at_jbuf_words(b, words);
+}
+
 void at_json_words(FILE *f, const char *words)
 {
-    const char *p = words ? words : "";
-    int first = 1;
-
-    putc('[', f);
-    while (*p) {
-        apr_size_t n;
-
-        while (*p == ' ') {
-            p++;
-        }
-        n = strcspn(p, " ");
-        if (n == 0) {
-            break;
-        }
-        if (!first) {
-            fputs(", ", f);
-        }
-        first = 0;
-        /* Words are validated scopes or networks: plain ASCII. */
-        putc('"', f);
-        fwrite(p, 1, n, f);
-        putc('"', f);
-        p += n;
-    }
-    putc(']', f);
+    json_out(f, fill_words, words, 0);
 }
 
-static void json_key(FILE *f, const char *key, int first)
+typedef struct token_arg_t {
+    const at_token_rec_t *rec;
+    at_time_t now;
+    const char *token;
+    int open;
+} token_arg_t;
+
+static void fill_token(at_jbuf_t *b, const void *arg)
 {
-    fprintf(f, "%s\"%s\": ", first ? "" : ", ", key);
+    const token_arg_t *a = arg;
+
+    at_token_json(b, a->rec, a->now, NULL, a->token, a->open);
 }
 
 void at_json_token(FILE *f, const at_token_rec_t *r, at_time_t now,
                    const char *token)
 {
-    at_json_token_open(f, r, now, token);
-    putc('}', f);
+    token_arg_t a = { r, now, token, 0 };
+
+    json_out(f, fill_token, &a, token != NULL);
 }
 
 void at_json_token_open(FILE *f, const at_token_rec_t *r, at_time_t now,
                         const char *token)
 {
-    putc('{', f);
-    json_key(f, "id", 1);
-    at_json_str(f, r->id);
-    json_key(f, "owner", 0);
-    at_json_str(f, r->owner);
-    json_key(f, "name", 0);
-    at_json_str(f, r->name);
-    json_key(f, "scopes", 0);
-    at_json_words(f, r->scopes);
-    json_key(f, "full_access", 0);
-    fputs(r->full_access ? "true" : "false", f);
-    json_key(f, "status", 0);
-    at_json_str(f, at_token_rec_status(r, now));
-    json_key(f, "created_at", 0);
-    at_json_time(f, r->created_at);
-    json_key(f, "expires_at", 0);
-    at_json_time(f, r->expires_at);
-    json_key(f, "revoked_at", 0);
-    at_json_time(f, r->revoked_at);
-    json_key(f, "last_used_at", 0);
-    at_json_time(f, r->last_used_at);
-    json_key(f, "last_used_addr", 0);
-    if (r->last_used_addr && *r->last_used_addr) {
-        at_json_str(f, r->last_used_addr);
-    }
-    else {
-        fputs("null", f);
-    }
-    json_key(f, "allowed_ips", 0);
-    at_json_words(f, r->allowed_nets);
-    json_key(f, "resources", 0);
-    at_json_words(f, r->resources);
-    json_key(f, "description", 0);
-    at_json_str(f, r->description);
-    json_key(f, "previous_secret_until", 0);
-    at_json_time(f, (r->prev_digest && *r->prev_digest && r->prev_until > now)
-                 ? r->prev_until : AT_TIME_NONE);
-    if (token) {
-        json_key(f, "token", 0);
-        at_json_str(f, token);
-    }
-}
+    token_arg_t a = { r, now, token, 1 };
 
-/* A C0 control, DEL or a C1 control (U+0080 to U+009F, two bytes in
- * UTF-8: some terminals obey U+009B as CSI), given a well-formed sequence
- * of n bytes. */
-static int is_control(const unsigned char *u, apr_size_t n)
-{
-    if (n == 1) {
-        return u[0] < 0x20 || u[0] == 0x7f;
-    }
-    return n == 2 && u[0] == 0xc2 && u[1] <= 0x9f;
-}
-
-const char *at_text_clean(const char *s, apr_pool_t *p)
-{
-    const unsigned char *u = (const unsigned char *)(s ? s : "");
-    apr_size_t i, o = 0;
-    char *buf;
-
-    /* The tool refuses control characters, but the database may have been
-     * written by something else: never send raw escapes to a terminal. */
-    for (i = 0; u[i]; i++) {
-        apr_size_t n = at_utf8_seq(u + i, AT_UTF8_NUL_TERMINATED, NULL);
-
-        if (n == 0 || is_control(u + i, n)) {
-            break;
-        }
-        i += n - 1;
-    }
-    if (!u[i]) {
-        return s ? s : "";
-    }
-    buf = apr_palloc(p, strlen(s) * 4 + 1);
-    for (i = 0; u[i];) {
-        apr_size_t n = at_utf8_seq(u + i, AT_UTF8_NUL_TERMINATED, NULL);
-
-        if (n == 0 || is_control(u + i, n)) {
-            /* Byte by byte, C1 included: U+009B is \xc2\x9b. */
-            apr_size_t k, len = n ? n : 1;
-
-            for (k = 0; k < len; k++) {
-                apr_snprintf(buf + o, 5, "\\x%02x", u[i++]);
-                o += 4;
-            }
-        }
-        else {
-            memcpy(buf + o, u + i, n);
-            o += n;
-            i += n;
-        }
-    }
-    buf[o] = '\0';
-    return buf;
+    json_out(f, fill_token, &a, token != NULL);
 }
 
 const char *at_cli_time(at_time_t t, const char *dflt, apr_pool_t *p)

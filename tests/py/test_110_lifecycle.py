@@ -10,7 +10,7 @@ from conftest import TOKEN_RE, run, runjson, token_secret
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 TOKEN_FIELDS = {"id", "owner", "name", "scopes", "full_access", "created_at",
                 "expires_at", "revoked_at", "last_used_at", "last_used_addr",
-                "allowed_ips", "description", "status"}
+                "allowed_networks", "description", "status"}
 
 
 def iso(s):
@@ -83,7 +83,7 @@ def test_112_create_restricted_and_full(db):
     assert r["full_access"] is False and r["status"] == "active"
     assert r["expires_at"] is None and r["revoked_at"] is None
     assert r["last_used_at"] is None and r["last_used_addr"] is None
-    assert r["allowed_ips"] == [] and r["description"] == "CI deploy"
+    assert r["allowed_networks"] == [] and r["description"] == "CI deploy"
     assert ISO.match(r["created_at"])
     assert abs((iso(r["created_at"]) - t0).total_seconds()) < 60
     m = TOKEN_RE.fullmatch(r["token"])
@@ -94,7 +94,7 @@ def test_112_create_restricted_and_full(db):
     assert f["full_access"] is True and f["scopes"] == []
     exp = iso(f["expires_at"]) - now()
     assert datetime.timedelta(days=29) < exp <= datetime.timedelta(days=30)
-    assert f["allowed_ips"] == ["127.0.0.1", "10.0.0.0/8", "::1"]
+    assert f["allowed_networks"] == ["127.0.0.1", "10.0.0.0/8", "::1"]
 
     e = create(db, "bob", "dated", "--scope", "dns", "--expires",
                "2099-12-31T12:30:00+02:00")

@@ -155,7 +155,9 @@ def test_135_foreign_control_characters_escaped(db):
     want = "x\x01y\x1b[31m\nz"
     rc, out, err = run(["--json", "list"], db=db.url)
     assert rc == 0, err
-    assert "\\u0001" in out and "\\u001b" in out and "\\n" in out
+    # Escaped, never raw: the only raw newline ends the document.
+    assert "\\u0001" in out and "\\u001b" in out
+    assert "\x01" not in out and "\x1b" not in out and out.count("\n") == 1
     assert json.loads(out)[0]["name"] == want
     for args in (["list"], ["show", doc["id"]]):
         rc, out, err = run(args, db=db.url)

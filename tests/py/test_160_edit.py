@@ -24,9 +24,9 @@ def test_160_edit_fields(st):
     doc = json.loads(r.stdout)
     assert doc["name"] == "renamed"
     assert doc["description"] == "deploy hook"
-    assert doc["allowed_ips"] == ["127.0.0.1", "10.0.0.0/8", "::1"]
+    assert doc["allowed_networks"] == ["127.0.0.1", "10.0.0.0/8", "::1"]
     doc = json.loads(st.tool("edit", t["id"], "--any-address").stdout)
-    assert doc["allowed_ips"] == []
+    assert doc["allowed_networks"] == []
     doc = json.loads(st.tool("edit", t["id"], "--description", "").stdout)
     assert doc["description"] == ""
     acts = [e["action"] for e in json.loads(st.tool("log", t["id"]).stdout)]

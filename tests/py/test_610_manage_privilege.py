@@ -70,8 +70,8 @@ def within(child, caller):
     if caller["expires_at"] and (not child["expires_at"] or
                                  child["expires_at"] > caller["expires_at"]):
         return f"expiry {child['expires_at']}"
-    if not nets_within(child["allowed_ips"], caller["allowed_ips"]):
-        return f"networks {child['allowed_ips']}"
+    if not nets_within(child["allowed_networks"], caller["allowed_networks"]):
+        return f"networks {child['allowed_networks']}"
     return None
 
 
@@ -79,16 +79,16 @@ def test_610_oracle_is_strict():
     # The oracle itself can say no: otherwise the tests below prove nothing.
     caller = {"full_access": False, "scopes": ["dns", "email:read"],
               "expires_at": "2030-01-01T00:00:00Z",
-              "allowed_ips": ["127.0.0.0/8"]}
+              "allowed_networks": ["127.0.0.0/8"]}
     ok = {"full_access": False, "scopes": ["dns:write", "email:read"],
           "expires_at": "2029-01-01T00:00:00Z",
-          "allowed_ips": ["127.0.0.1", "::ffff:127.1.0.0/112"]}
+          "allowed_networks": ["127.0.0.1", "::ffff:127.1.0.0/112"]}
     assert within(ok, caller) is None
     for k, v in (("full_access", True), ("scopes", ["email"]),
                  ("scopes", ["email:write"]), ("expires_at", None),
                  ("expires_at", "2031-01-01T00:00:00Z"),
-                 ("allowed_ips", []), ("allowed_ips", ["10.0.0.0/8"]),
-                 ("allowed_ips", ["127.0.0.0/7"]), ("allowed_ips", ["::1"])):
+                 ("allowed_networks", []), ("allowed_networks", ["10.0.0.0/8"]),
+                 ("allowed_networks", ["127.0.0.0/7"]), ("allowed_networks", ["::1"])):
         assert within(dict(ok, **{k: v}), caller), (k, v)
 
 
@@ -214,7 +214,7 @@ def test_611_create_within_caller(env, spec):
     assert within(child, caller) is None
     # Limits are inherited when none are given.
     assert child["expires_at"] == caller["expires_at"]
-    assert child["allowed_ips"] == caller["allowed_ips"]
+    assert child["allowed_networks"] == caller["allowed_networks"]
     assert created >= 1
 
 
@@ -273,8 +273,8 @@ def test_613_caller_cannot_widen_itself(env, spec):
             assert_refused_cleanly(r)
             assert after == before, p
         before = after
-    if orig["allowed_ips"]:
-        assert show(env, caller["id"])["allowed_ips"] == orig["allowed_ips"]
+    if orig["allowed_networks"]:
+        assert show(env, caller["id"])["allowed_networks"] == orig["allowed_networks"]
 
 
 # -- operations on more powerful tokens of the same account ------------------
@@ -397,7 +397,7 @@ def test_619_patch_description_and_networks(env):
     assert r.status_code == 200, r.text
     doc = show(env, tid)
     assert doc["description"] == "new text"
-    assert doc["allowed_ips"] == ["127.0.0.1", "10.0.0.0/8"]
+    assert doc["allowed_networks"] == ["127.0.0.1", "10.0.0.0/8"]
     # Host bits set: refused with the network meant, nothing changed.
     r = env.call("alice", "PATCH", f"api/tokens/{tid}",
                  {"name": uniq("dn2"), "allowed_networks": ["10.1.2.3/8"]})
@@ -410,7 +410,7 @@ def test_619_patch_description_and_networks(env):
                  {"description": None, "allowed_networks": []})
     assert r.status_code == 200, r.text
     doc = show(env, tid)
-    assert doc["description"] == "" and doc["allowed_ips"] == []
+    assert doc["description"] == "" and doc["allowed_networks"] == []
     # Create refuses host bits as well.
     r = env.call("alice", "POST", "api/tokens",
                  {"name": uniq("hb"), "scopes": ["dns"],

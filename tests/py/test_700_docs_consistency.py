@@ -56,7 +56,9 @@ def code_directives():
         text = text.replace("\\\n", " ")    # macro continuation lines
         # Commented-out entries do not count.
         text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
-        text = re.sub(r"//[^\n]*", " ", text)
+        # Line comments, but not "//" inside a string ("pgsql://...").
+        text = re.sub(r'("(?:[^"\\\n]|\\.)*")|//[^\n]*',
+                      lambda m: m.group(1) or " ", text)
         for kind, name, override in entry.findall(text):
             assert name not in found, f"{name} registered twice"
             found[name] = (kind, re.sub(r"\s+", "", override))

@@ -19,6 +19,7 @@
 
 #include "at_store.h"
 #include "at_store_dbi.h"
+#include "at_sql.h"
 #include "at_token.h"
 
 static apr_pool_t *pool;
@@ -674,6 +675,38 @@ START_TEST(hostile_text_roundtrip)
 }
 END_TEST
 
+/* The one way statements are built: text quoted by the driver, numbers
+ * as numbers, and the count of '?' checked against the arguments. */
+START_TEST(typed_statements)
+{
+    const char *evil = "x'); DROP TABLE apitoken_tokens; --?";
+    dbi_result r;
+
+    init_ok();
+    r = at_sql(st, "SELECT ? AS t, ? AS n", AT_SQL_ARGS(AT_SQL_T(evil),
+                                                     AT_SQL_N(-42)));
+    ck_assert_ptr_nonnull(r);
+    ck_assert(dbi_result_next_row(r));
+    ck_assert_str_eq(dbi_result_get_string(r, "t"), evil);
+    ck_assert_int_eq(dbi_result_get_as_longlong(r, "n"), -42);
+    dbi_result_free(r);
+    /* Too few and too many arguments: no statement runs. */
+    ck_assert_ptr_null(at_sql(st, "SELECT ?, ?",
+                              AT_SQL_ARGS(AT_SQL_T("a"))));
+    ck_assert_str_eq(at_store_error(st), "cannot build a statement");
+    ck_assert_ptr_null(at_sql(st, "SELECT ?",
+                              AT_SQL_ARGS(AT_SQL_T("a"), AT_SQL_T("b"))));
+    ck_assert_ptr_null(at_sql(st, "SELECT ?", AT_SQL_NONE));
+    r = at_sql(st, "SELECT 1 AS one", AT_SQL_NONE);
+    ck_assert_ptr_nonnull(r);
+    dbi_result_free(r);
+    /* The table is still there. */
+    ck_assert_int_eq(at_store_ping(st), APR_SUCCESS);
+    ck_assert_int_eq(at_store_get_meta(st, NULL, NULL, NULL, pool),
+                     APR_SUCCESS);
+}
+END_TEST
+
 START_TEST(sqlite_missing_file)
 {
     at_dburl_t *u;
@@ -866,6 +899,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, scope_usage);
     tcase_add_test(tc, rollback_leaves_nothing);
     tcase_add_test(tc, hostile_text_roundtrip);
+    tcase_add_test(tc, typed_statements);
     tcase_add_test(tc, sqlite_missing_file);
     suite_add_tcase(s, tc);
 
