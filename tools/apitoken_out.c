@@ -171,6 +171,19 @@ static void cell(FILE *f, const char *s, int w, int last)
 
 #define NCOLS 8
 
+/* Space-separated words joined by commas, so a column stays one word. */
+static const char *comma_list(const char *words, apr_pool_t *p)
+{
+    char *s = apr_pstrdup(p, words), *c;
+
+    for (c = s; *c; ++c) {
+        if (*c == ' ') {
+            *c = ',';
+        }
+    }
+    return s;
+}
+
 void at_text_list(FILE *f, const apr_array_header_t *recs, at_time_t now,
                   apr_pool_t *p)
 {
@@ -193,7 +206,8 @@ void at_text_list(FILE *f, const apr_array_header_t *recs, at_time_t now,
         row[4] = r->full_access ? "(full access)" : or_dash(r->scopes);
         row[5] = at_cli_time(r->expires_at, "never", p);
         row[6] = at_cli_time(r->last_used_at, "never", p);
-        row[7] = r->resources && *r->resources ? r->resources : "any";
+        row[7] = r->resources && *r->resources
+                 ? comma_list(r->resources, p) : "any";
         rows[i + 1] = row;
     }
     for (j = 0; j < NCOLS; j++) {

@@ -215,7 +215,8 @@ def test_450_tool_resources(backend):
     assert "resources:      *.example.org a.org b.org" in out
     rc, out, err = run(["list"], db=db)
     assert out.splitlines()[0].split()[-1] == "RESOURCES"
-    assert out.splitlines()[1].endswith("*.example.org a.org b.org")
+    # One word per column: the patterns joined by commas.
+    assert out.splitlines()[1].split()[-1] == "*.example.org,a.org,b.org"
     rc, d, err = runjson(["scope", t["id"], "--add-resource", "c.org",
                           "--remove-resource", "B.ORG"], db=db)
     assert rc == 0 and d["resources"] == ["*.example.org", "a.org",
