@@ -25,13 +25,6 @@
  * 3: apitoken_audit.owner (whose token an event is about).
  * 4: apitoken_tokens.resources (at_resource.h). */
 #define AT_SCHEMA_VERSION 4
-#define AT_NAME_MAX        128   /* owner and name, bytes */
-/* An actor is an account name with room for a tag before it ("web:"):
- * every owner the store accepts is also a valid actor with its tag.  The
- * apitoken_audit.actor column is VARCHAR(144), schema 3. */
-#define AT_ACTOR_TAG_MAX   16    /* "tag:", bytes */
-#define AT_ACTOR_MAX       (AT_NAME_MAX + AT_ACTOR_TAG_MAX)
-#define AT_DESCRIPTION_MAX 1024
 
 typedef struct at_token_rec_t {
     const char *id;
@@ -184,27 +177,15 @@ at_token_rec_t *at_token_rec_decode(const at_token_row_reader_t *rd,
                                     apr_pool_t *p);
 
 
-/* Validation of free text that reaches SQL (quoted): owner and name are
- * 1..AT_NAME_MAX bytes of valid UTF-8 without control characters.  An
- * owner (account) is also without ':' and space: it is the user in
- * "cpanel USER:TOKEN" and in Basic, neither of which can carry them, and
- * the one rule for the tool, the management API and ApiTokenManageAdmins.
- * Description: 0..AT_DESCRIPTION_MAX, valid UTF-8, no control characters.
- * Each returns NULL when fine, else a reason. */
-const char *at_check_owner(const char *s);
-const char *at_check_name(const char *s);
-/* The actor of an audit event: as a name, 1..AT_ACTOR_MAX bytes. */
-const char *at_check_actor(const char *s);
-const char *at_check_description(const char *s);
 /* allowed networks: space/comma separated IPv4/IPv6 addresses or CIDRs,
  * without host bits set (10.1.2.3/8 is refused, naming 10.0.0.0/8);
  * *norm receives the space-separated form. */
 const char *at_check_nets(const char **norm, const char *s, apr_pool_t *p);
 
-/* What the store accepts in a row it writes back: the rules above as they
- * were before the space and host-bit rules, so that tokens written by an
- * earlier version can still be revoked, rotated and changed. */
-const char *at_check_stored_owner(const char *s);
+/* What the store accepts in a row it writes back: the rule above as it
+ * was before the host-bit rule, so that tokens written by an earlier
+ * version can still be revoked, rotated and changed (at_text.h has the
+ * same for owners). */
 const char *at_check_stored_nets(const char *s, apr_pool_t *p);
 
 #endif

@@ -1,6 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see COPYING). */
 
-/* Text: UTF-8 and the display escaper (see at_text.h). */
+/* Text: UTF-8, the rules of names and free text, and the display escaper
+ * (see at_text.h). */
 
 #include <string.h>
 
@@ -130,4 +131,85 @@ const char *at_text_quote(const char *s, apr_pool_t *p)
     }
     buf[o] = '\0';
     return buf;
+}
+
+/* Valid UTF-8 without control characters (C0, DEL and C1: a C1 byte pair
+ * such as U+009B is a terminal escape in some emulators). */
+static const char *check_text(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    apr_uint32_t cp;
+    apr_size_t n;
+
+    while (*p) {
+        n = at_utf8_seq(p, AT_UTF8_NUL_TERMINATED, &cp);
+        if (n == 0) {
+            return "is not valid UTF-8";
+        }
+        if (AT_IS_CONTROL(cp)) {
+            return "contains a control character";
+        }
+        p += n;
+    }
+    return NULL;
+}
+
+static const char *check_name_like(const char *s)
+{
+    if (s == NULL || *s == '\0') {
+        return "must not be empty";
+    }
+    if (strlen(s) > AT_NAME_MAX) {
+        return "is longer than 128 bytes";
+    }
+    return check_text(s);
+}
+
+const char *at_check_stored_owner(const char *s)
+{
+    const char *why = check_name_like(s);
+
+    if (why == NULL && strchr(s, ':') != NULL) {
+        /* The owner is the user part of "USER:TOKEN" credentials. */
+        return "must not contain ':'";
+    }
+    return why;
+}
+
+const char *at_check_owner(const char *s)
+{
+    const char *why = at_check_stored_owner(s);
+
+    if (why == NULL && strchr(s, ' ') != NULL) {
+        /* Neither the Basic nor the cPanel form can carry a space. */
+        return "must not contain a space (no credential form can carry it)";
+    }
+    return why;
+}
+
+const char *at_check_name(const char *s)
+{
+    return check_name_like(s);
+}
+
+const char *at_check_actor(const char *s)
+{
+    if (s == NULL || *s == '\0') {
+        return "must not be empty";
+    }
+    if (strlen(s) > AT_ACTOR_MAX) {
+        return "is longer than 144 bytes";
+    }
+    return check_text(s);
+}
+
+const char *at_check_description(const char *s)
+{
+    if (s == NULL) {
+        return NULL;
+    }
+    if (strlen(s) > AT_DESCRIPTION_MAX) {
+        return "is longer than 1024 bytes";
+    }
+    return check_text(s);
 }
