@@ -1500,7 +1500,8 @@ static apr_status_t dbi_scope_usage_list(apr_array_header_t **rows,
     }
     else {
         r = dbi_conn_queryf(d->conn, "SELECT token_id, scope, last_used_at"
-                            " FROM apitoken_scope_usage%s", order);
+                            " FROM apitoken_scope_usage"
+                            " WHERE token_id <> ''%s", order);
     }
     if (r == NULL) {
         return db_fail(s, "reading scope usage");
@@ -1513,6 +1514,56 @@ static apr_status_t dbi_scope_usage_list(apr_array_header_t **rows,
         APR_ARRAY_PUSH(*rows, at_scope_usage_t *) = u;
     }
     dbi_result_free(r);
+    return APR_SUCCESS;
+}
+
+/* The tracking state is a row of apitoken_scope_usage under the empty
+ * token id, which no token can have (ids are 12 base62 characters), so
+ * no schema change is needed; its time is signed: > 0 on, < 0 off. */
+#define TRACKING_ROW " FROM apitoken_scope_usage" \
+                     " WHERE token_id = '' AND scope = 'usage_tracking'"
+
+static apr_status_t dbi_get_tracking(at_store_t *s, at_time_t *since)
+{
+    dbi_result r;
+
+    *since = 0;
+    r = dbi_conn_queryf(IMPL(s)->conn, "SELECT last_used_at" TRACKING_ROW);
+    if (r == NULL) {
+        return db_fail(s, "reading the usage tracking state");
+    }
+    if (dbi_result_next_row(r)) {
+        *since = get_ll(r, "last_used_at");
+    }
+    dbi_result_free(r);
+    return APR_SUCCESS;
+}
+
+static apr_status_t dbi_set_tracking(at_store_t *s, int on, at_time_t now)
+{
+    dbi_conn conn = IMPL(s)->conn;
+    long long v = on ? (long long)now : -(long long)now;
+    apr_status_t rv;
+
+    if (now <= 0) {
+        return fail(s, APR_EINVAL, "invalid time");
+    }
+    /* Only a change of state moves the time ("on since"). */
+    rv = exec_free(s, dbi_conn_queryf(conn, "UPDATE apitoken_scope_usage"
+                                      " SET last_used_at = %lld"
+                                      " WHERE token_id = '' AND scope ="
+                                      " 'usage_tracking' AND last_used_at %s 0",
+                                      v, on ? "<=" : ">="),
+                   "recording the usage tracking state");
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* The first record; a concurrent writer winning it is no error. */
+    dbi_result_free(dbi_conn_queryf(conn, "INSERT INTO apitoken_scope_usage"
+                                    " (token_id, scope, last_used_at)"
+                                    " SELECT '', 'usage_tracking', %lld"
+                                    " FROM apitoken_meta WHERE NOT EXISTS"
+                                    " (SELECT 1" TRACKING_ROW ")", v));
     return APR_SUCCESS;
 }
 
@@ -1580,7 +1631,9 @@ static const at_store_ops_t dbi_ops = {
     dbi_touch,
     dbi_bump_change,
     dbi_scope_touch,
-    dbi_scope_usage_list
+    dbi_scope_usage_list,
+    dbi_get_tracking,
+    dbi_set_tracking
 };
 
 dbi_conn at_store_dbi_conn(at_store_t *s)

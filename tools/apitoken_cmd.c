@@ -152,6 +152,21 @@ static void ops_init(at_cli_t *c, at_ops_t *o)
     at_ops_init(o, c->store, c->actor, c->now, c->schema_prefix, c->pool);
 }
 
+/* What httpd recorded of ApiTokenTrackUsage (see at_store.h); 0 when
+ * nothing or when it cannot be read (an older store is no error). */
+static at_time_t tracking(at_cli_t *c)
+{
+    at_time_t since = 0;
+
+    if (at_store_get_tracking(c->store, &since) != APR_SUCCESS) {
+        since = 0;
+    }
+    if (since < 0) {
+        at_out_not_tracked();
+    }
+    return since;
+}
+
 static void print_token(at_cli_t *c, const at_token_rec_t *rec,
                         const char *token)
 {
@@ -398,6 +413,7 @@ int at_cmd_list(at_cli_t *c)
         at_json_tokens(c->out, recs, c->now);
     }
     else {
+        tracking(c);
         at_text_list(c->out, recs, c->now, c->pool);
     }
     return AT_EXIT_OK;
@@ -420,7 +436,7 @@ static void print_scope_usage(at_cli_t *c, const at_token_rec_t *rec,
         const at_scope_use_t *u = APR_ARRAY_IDX(uses, i, at_scope_use_t *);
 
         fprintf(c->out, "  %-20s %s%s\n", u->scope,
-                at_cli_time(u->last_used_at, "never", c->pool),
+                at_cli_time(u->last_used_at, at_out_never_used(), c->pool),
                 u->granted ? "" : "  (no longer granted)");
     }
 }
@@ -443,6 +459,7 @@ int at_cmd_show(at_cli_t *c)
         return ops_fail(c, &o, rv);
     }
     if (!c->json) {
+        tracking(c);
         print_token(c, rec, NULL);
         print_scope_usage(c, rec, uses);
         return AT_EXIT_OK;
@@ -1242,6 +1259,7 @@ int at_cmd_audit(at_cli_t *c)
     const char *err;
     at_ops_t o;
     apr_status_t rv;
+    at_time_t since;
     int i, code;
 
     memset(&req, 0, sizeof(req));
@@ -1272,6 +1290,19 @@ int at_cmd_audit(at_cli_t *c)
     ops_init(c, &o);
     if ((rv = at_usage_audit(&found, &o, &req)) != APR_SUCCESS) {
         return ops_fail(c, &o, rv);
+    }
+    since = req.unused_days ? tracking(c) : 0;
+    /* On stderr, so that --json output stays one document. */
+    if (since < 0) {
+        fprintf(stderr, "apitoken: audit: warning: httpd does not track "
+                "last use (ApiTokenTrackUsage Off, recorded %s): --unused "
+                "cannot know which tokens are unused\n",
+                at_cli_time(-since, "-", c->pool));
+    }
+    else if (since > c->now - (at_time_t)req.unused_days * 86400) {
+        fprintf(stderr, "apitoken: audit: warning: last use is tracked "
+                "only since %s: a token used before then and not since may "
+                "be reported as unused\n", at_cli_time(since, "-", c->pool));
     }
     if (c->json) {
         fputs("{\"checks\": {", c->out);
