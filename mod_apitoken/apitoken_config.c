@@ -31,7 +31,7 @@ void *apitoken_create_dir_conf(apr_pool_t *p, char *dir)
 
     c->accept = &accept_default;
     c->cache_ttl = APITOKEN_DEFAULT_CACHE_TTL;
-    c->track_usage = 0;
+    c->track_usage = 1;         /* ApiTokenTrackUsage On */
     c->strip = 0;
     return c;
 }

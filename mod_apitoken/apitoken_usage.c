@@ -80,6 +80,26 @@ static int due(const char *key, apr_time_t now, int interval)
     return rc >= 0 ? rc : due_here(key, now, interval);
 }
 
+/* Tell the tool (list, show, audit --unused) whether "never used" can be
+ * believed: once per (re)start and state, on the request's connection. */
+static void record_tracking(request_rec *r, int on)
+{
+    apitoken_conn_t *conn;
+    at_store_t *store;
+    apr_status_t rv;
+
+    if (apitoken_db_acquire(&conn, &store, r) != APR_SUCCESS) {
+        return;
+    }
+    rv = at_store_set_tracking(store, on, apr_time_sec(apr_time_now()));
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r,
+                      "APT07004: recording that usage tracking is %s "
+                      "failed: %s", on ? "on" : "off",
+                      at_store_error(store));
+    }
+}
+
 int apitoken_log_transaction(request_rec *r)
 {
     const apitoken_dir_conf_t *conf;
@@ -106,7 +126,13 @@ int apitoken_log_transaction(request_rec *r)
                                    ? APITOKEN_ST_DENIED_INSUFFICIENT_SCOPE
                                    : APITOKEN_ST_DENIED_AUTHZ);
     }
-    if (!conf->track_usage || !rec) {
+    if (!rec) {
+        return DECLINED;
+    }
+    if (apitoken_usage_shm_record_due(conf->track_usage)) {
+        record_tracking(r, conf->track_usage);
+    }
+    if (!conf->track_usage) {
         return DECLINED;
     }
     now = apr_time_now();

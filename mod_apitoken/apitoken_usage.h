@@ -16,8 +16,10 @@ void apitoken_usage_child_init(apr_pool_t *pchild);
  * caller throttles by itself. */
 int apitoken_usage_shm_due(const char *key, apr_time_t now,
                            apr_interval_time_t interval);
-/* 1 for exactly one caller on the node after each (re)start. */
-int apitoken_usage_shm_first_once(void);
+/* Should this request record in the store that tracking is on (on) or off
+ * where it went?  1 for one caller of each kind on the node after each
+ * (re)start, except that off is not recorded once on was. */
+int apitoken_usage_shm_record_due(int on);
 void apitoken_usage_register_hooks(apr_pool_t *p);
 
 #endif

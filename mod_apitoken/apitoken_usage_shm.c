@@ -62,7 +62,7 @@ typedef struct slot_t {
 typedef struct table_t {
     apr_uint64_t magic;            /* this layout */
     apr_uint64_t base;             /* apr_time_t the times count from */
-    apr_uint32_t recorded;         /* apitoken_usage_shm_first_once */
+    apr_uint32_t recorded[2];      /* apitoken_usage_shm_record_due */
     slot_t slot[SLOTS];
 } table_t;
 
@@ -195,13 +195,18 @@ int apitoken_usage_shm_due(const char *key, apr_time_t now,
     return -1;
 }
 
-int apitoken_usage_shm_first_once(void)
+int apitoken_usage_shm_record_due(int on)
 {
     apr_uint32_t no = 0;
 
-    return table && __atomic_compare_exchange_n(&table->recorded, &no, 1, 0,
-                                                __ATOMIC_ACQ_REL,
-                                                __ATOMIC_RELAXED);
+    on = !!on;
+    /* Once tracking was seen on, an untracked location changes nothing. */
+    if (!table || (!on && __atomic_load_n(&table->recorded[1],
+                                          __ATOMIC_ACQUIRE))) {
+        return 0;
+    }
+    return __atomic_compare_exchange_n(&table->recorded[on], &no, 1, 0,
+                                       __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
 static int usage_shm_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -220,7 +225,8 @@ static int usage_shm_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     apr_pool_userdata_get(&data, SHM_KEY, proc);
     if (data && ((table_t *)data)->magic == MAGIC) {
         table = data;
-        __atomic_store_n(&table->recorded, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&table->recorded[0], 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&table->recorded[1], 0, __ATOMIC_RELEASE);
         return OK;
     }
     rv = apr_shm_create(&shm, sizeof(table_t), NULL, proc);

@@ -119,6 +119,12 @@ typedef struct at_store_ops_t {
     apr_status_t (*scope_usage_list)(apr_array_header_t **rows,
                                      at_store_t *s, const char *token_id,
                                      apr_pool_t *p);
+    /* What httpd last recorded of ApiTokenTrackUsage, outside any explicit
+     * transaction: *since > 0 on since then, < 0 off since -*since, 0
+     * nothing recorded (an httpd older than this, or one that cannot
+     * write).  set keeps the time when the state is already the same. */
+    apr_status_t (*get_tracking)(at_store_t *s, at_time_t *since);
+    apr_status_t (*set_tracking)(at_store_t *s, int on, at_time_t now);
 } at_store_ops_t;
 
 struct at_store_t {
@@ -149,6 +155,8 @@ struct at_store_t {
 #define at_store_bump_change(s)      ((s)->ops->bump_change(s))
 #define at_store_scope_touch(s, id, sc, t) ((s)->ops->scope_touch((s), (id), (sc), (t)))
 #define at_store_scope_usage_list(a, s, id, p) ((s)->ops->scope_usage_list((a), (s), (id), (p)))
+#define at_store_get_tracking(s, t)  ((s)->ops->get_tracking((s), (t)))
+#define at_store_set_tracking(s, on, now) ((s)->ops->set_tracking((s), (on), (now)))
 
 const char *at_store_error(const at_store_t *s);
 

@@ -224,7 +224,9 @@ static const at_store_ops_t dbi_ops = {
     at_dbi_touch,
     dbi_bump_change,
     at_dbi_scope_touch,
-    at_dbi_scope_usage_list
+    at_dbi_scope_usage_list,
+    at_dbi_get_tracking,
+    at_dbi_set_tracking
 };
 
 dbi_conn at_store_dbi_conn(at_store_t *s)

@@ -252,7 +252,7 @@ apr_status_t at_dbi_scope_usage_list(apr_array_header_t **rows,
     }
     else {
         r = at_sql(s, "SELECT token_id, scope, last_used_at"
-                   " FROM apitoken_scope_usage?",
+                   " FROM apitoken_scope_usage WHERE token_id <> ''?",
                    AT_SQL_ARGS(AT_SQL_K(order)));
     }
     if (r == NULL) {
@@ -266,5 +266,56 @@ apr_status_t at_dbi_scope_usage_list(apr_array_header_t **rows,
         APR_ARRAY_PUSH(*rows, at_scope_usage_t *) = u;
     }
     dbi_result_free(r);
+    return APR_SUCCESS;
+}
+
+/* The tracking state is a row of apitoken_scope_usage under the empty
+ * token id, which no token can have (ids are 12 base62 characters), so
+ * no schema change is needed; its time is signed: > 0 on, < 0 off. */
+#define TRACKING_ROW " FROM apitoken_scope_usage" \
+                     " WHERE token_id = '' AND scope = 'usage_tracking'"
+
+apr_status_t at_dbi_get_tracking(at_store_t *s, at_time_t *since)
+{
+    dbi_result r;
+
+    *since = 0;
+    r = at_sql(s, "SELECT last_used_at" TRACKING_ROW, AT_SQL_NONE);
+    if (r == NULL) {
+        return db_fail(s, "reading the usage tracking state");
+    }
+    if (dbi_result_next_row(r)) {
+        *since = get_ll(r, "last_used_at");
+    }
+    dbi_result_free(r);
+    return APR_SUCCESS;
+}
+
+apr_status_t at_dbi_set_tracking(at_store_t *s, int on, at_time_t now)
+{
+    apr_int64_t v = on ? (apr_int64_t)now : -(apr_int64_t)now;
+    apr_status_t rv;
+
+    if (now <= 0) {
+        return fail(s, APR_EINVAL, "invalid time");
+    }
+    /* Only a change of state moves the time ("on since"). */
+    rv = exec_free(s, at_sql(s, "UPDATE apitoken_scope_usage"
+                             " SET last_used_at = ?"
+                             " WHERE token_id = '' AND scope ="
+                             " 'usage_tracking' AND last_used_at ? 0",
+                             AT_SQL_ARGS(AT_SQL_N(v),
+                                         AT_SQL_K(on ? "<=" : ">="))),
+                   "recording the usage tracking state");
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* The first record; a concurrent writer winning it is no error. */
+    dbi_result_free(at_sql(s, "INSERT INTO apitoken_scope_usage"
+                           " (token_id, scope, last_used_at)"
+                           " SELECT '', 'usage_tracking', ?"
+                           " FROM apitoken_meta WHERE NOT EXISTS"
+                           " (SELECT 1" TRACKING_ROW ")",
+                           AT_SQL_ARGS(AT_SQL_N(v))));
     return APR_SUCCESS;
 }

@@ -183,6 +183,9 @@ apr_status_t at_dbi_find_by_name(at_token_rec_t **rec, at_store_t *s,
 
 apr_status_t at_dbi_insert(at_store_t *s, const at_token_rec_t *rec);
 
+apr_status_t at_dbi_get_tracking(at_store_t *s, at_time_t *since);
+apr_status_t at_dbi_set_tracking(at_store_t *s, int on, at_time_t now);
+
 /* 1 when a token with the id exists, 0 not, -1 error. */
 int at_dbi_id_exists(at_store_t *s, const char *qid);
 

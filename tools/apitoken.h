@@ -107,6 +107,10 @@ void at_json_token(FILE *f, const at_token_rec_t *r, at_time_t now,
 void at_json_tokens(FILE *f, const apr_array_header_t *recs, at_time_t now);
 void at_json_token_open(FILE *f, const at_token_rec_t *r, at_time_t now,
                         const char *token);
+/* Last uses that are not there print as "not tracked" from now on. */
+void at_out_not_tracked(void);
+/* "never" or "not tracked". */
+const char *at_out_never_used(void);
 void at_text_token(FILE *f, const at_token_rec_t *r, at_time_t now,
                    apr_pool_t *p);
 void at_text_list(FILE *f, const apr_array_header_t *recs, at_time_t now,

@@ -187,6 +187,19 @@ void at_cmd_ops_init(at_cli_t *c, at_ops_t *o)
     at_ops_init(o, c->store, c->actor, c->now, c->schema_prefix, c->pool);
 }
 
+at_time_t at_cmd_tracking(at_cli_t *c)
+{
+    at_time_t since = 0;
+
+    if (at_store_get_tracking(c->store, &since) != APR_SUCCESS) {
+        since = 0;
+    }
+    if (since < 0) {
+        at_out_not_tracked();
+    }
+    return since;
+}
+
 void at_cmd_print_token(at_cli_t *c, const at_token_rec_t *rec,
                         const char *token)
 {
@@ -365,6 +378,7 @@ int at_cmd_list(at_cli_t *c)
         at_json_tokens(c->out, recs, c->now);
     }
     else {
+        at_cmd_tracking(c);
         at_text_list(c->out, recs, c->now, c->pool);
     }
     return AT_EXIT_OK;
@@ -387,7 +401,7 @@ static void print_scope_usage(at_cli_t *c, const at_token_rec_t *rec,
         const at_scope_use_t *u = APR_ARRAY_IDX(uses, i, at_scope_use_t *);
 
         fprintf(c->out, "  %-20s %s%s\n", u->scope,
-                at_cli_time(u->last_used_at, "never", c->pool),
+                at_cli_time(u->last_used_at, at_out_never_used(), c->pool),
                 u->granted ? "" : "  (no longer granted)");
     }
 }
@@ -410,6 +424,7 @@ int at_cmd_show(at_cli_t *c)
         return at_cmd_ops_fail(c, &o, rv);
     }
     if (!c->json) {
+        at_cmd_tracking(c);
         at_cmd_print_token(c, rec, NULL);
         print_scope_usage(c, rec, uses);
         return AT_EXIT_OK;

@@ -408,6 +408,7 @@ int at_cmd_audit(at_cli_t *c)
     const char *err;
     at_ops_t o;
     apr_status_t rv;
+    at_time_t since;
     int i, code;
 
     memset(&req, 0, sizeof(req));
@@ -438,6 +439,19 @@ int at_cmd_audit(at_cli_t *c)
     at_cmd_ops_init(c, &o);
     if ((rv = at_usage_audit(&found, &o, &req)) != APR_SUCCESS) {
         return at_cmd_ops_fail(c, &o, rv);
+    }
+    since = req.unused_days ? at_cmd_tracking(c) : 0;
+    /* On stderr, so that --json output stays one document. */
+    if (since < 0) {
+        fprintf(stderr, "apitoken: audit: warning: httpd does not track "
+                "last use (ApiTokenTrackUsage Off, recorded %s): --unused "
+                "cannot know which tokens are unused\n",
+                at_cli_time(-since, "-", c->pool));
+    }
+    else if (since > c->now - (at_time_t)req.unused_days * 86400) {
+        fprintf(stderr, "apitoken: audit: warning: last use is tracked "
+                "only since %s: a token used before then and not since may "
+                "be reported as unused\n", at_cli_time(since, "-", c->pool));
     }
     if (c->json) {
         fputs("{\"checks\": {", c->out);

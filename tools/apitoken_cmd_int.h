@@ -34,6 +34,10 @@ int at_cmd_ops_fail(at_cli_t *c, at_ops_t *o, apr_status_t rv);
 
 void at_cmd_ops_init(at_cli_t *c, at_ops_t *o);
 
+/* What httpd recorded of ApiTokenTrackUsage (see at_store.h); 0 when
+ * nothing or when it cannot be read (an older store is no error).  Off
+ * makes missing last uses print as "not tracked". */
+at_time_t at_cmd_tracking(at_cli_t *c);
 void at_cmd_print_token(at_cli_t *c, const at_token_rec_t *rec,
                         const char *token);
 

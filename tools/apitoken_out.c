@@ -113,6 +113,20 @@ static const char *or_dash(const char *s)
     return s && *s ? s : "-";
 }
 
+/* What a last use that is not there means: "never" unless httpd recorded
+ * that it does not track usage. */
+static const char *never_used = "never";
+
+void at_out_not_tracked(void)
+{
+    never_used = "not tracked";
+}
+
+const char *at_out_never_used(void)
+{
+    return never_used;
+}
+
 void at_text_token(FILE *f, const at_token_rec_t *r, at_time_t now,
                    apr_pool_t *p)
 {
@@ -126,7 +140,7 @@ void at_text_token(FILE *f, const at_token_rec_t *r, at_time_t now,
     fprintf(f, "expires_at:     %s\n", at_cli_time(r->expires_at, "never", p));
     fprintf(f, "revoked_at:     %s\n", at_cli_time(r->revoked_at, "-", p));
     fprintf(f, "last_used_at:   %s\n",
-            at_cli_time(r->last_used_at, "never", p));
+            at_cli_time(r->last_used_at, never_used, p));
     fprintf(f, "last_used_addr: %s\n",
             or_dash(at_text_clean(r->last_used_addr, p)));
     fprintf(f, "allowed_ips:    %s\n",
@@ -205,7 +219,7 @@ void at_text_list(FILE *f, const apr_array_header_t *recs, at_time_t now,
         row[3] = at_token_rec_status(r, now);
         row[4] = r->full_access ? "(full access)" : or_dash(r->scopes);
         row[5] = at_cli_time(r->expires_at, "never", p);
-        row[6] = at_cli_time(r->last_used_at, "never", p);
+        row[6] = at_cli_time(r->last_used_at, never_used, p);
         row[7] = r->resources && *r->resources
                  ? comma_list(r->resources, p) : "any";
         rows[i + 1] = row;

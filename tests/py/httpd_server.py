@@ -230,7 +230,7 @@ class Httpd:
 
     def _docs(self):
         for sub in ("api/dns", "api/email", "api/files", "cpanel", "basic",
-                    "hdr", "multi", "user", "usage", "m/c", "m/o", "open",
+                    "hdr", "multi", "user", "usage", "notrack", "m/c", "m/o", "open",
                     "anyof", "allof", "a"):
             d = os.path.join(self.root, "htdocs", sub)
             os.makedirs(d, 0o755, exist_ok=True)
@@ -466,6 +466,13 @@ STANDARD_CONF = """
     AuthName "Hosting API"
     AuthzSendForbiddenOnFailure On
     ApiTokenTrackUsage On
+    Require valid-user
+</Location>
+<Location /notrack/>
+    AuthType apitoken
+    AuthName "Hosting API"
+    AuthzSendForbiddenOnFailure On
+    ApiTokenTrackUsage Off
     Require valid-user
 </Location>
 ScriptAlias /cgi/ "@ROOT@/cgi-bin/"

@@ -242,7 +242,7 @@ def test_200_default_settings(request):
     try:
         t = e.store.create("alice", scopes=["dns"])
         r, s = _settings(e, "/api/x", token=t["token"])
-        assert s == ("bearer", "300", "off", "off")
+        assert s == ("bearer", "300", "on", "off")
         e.httpd.check_logs(e.store.secrets)
     finally:
         e.close()

@@ -36,9 +36,10 @@ def usage_writes(h):
     raise AssertionError("no usage_writes in the status")
 
 
-@pytest.mark.parametrize("kind", ["sqlite3",
-                                  pytest.param("pgsql",
-                                               marks=pytest.mark.external)])
+@pytest.mark.parametrize("kind", [
+    "sqlite3",
+    pytest.param("pgsql", marks=pytest.mark.external),
+    pytest.param("mysql", marks=pytest.mark.external)])
 def test_235_one_write_per_token_per_interval(request, kind):
     e = start_env(request, kind, mpm="prefork", conf=CONF,
                   global_conf=GLOBAL)

@@ -74,6 +74,7 @@ def page_conf():
 </Location>
 <Location /tokens>
 {auth}{feats}
+    ApiTokenTrackUsage Off
     ApiTokenManageDefaultExpiry 30d
     ApiTokenManageMaxExpiry 400d
 </Location>
@@ -641,7 +642,7 @@ def test_664_layout_activity_and_tracking(env, browser):
                     "w.scrollWidth <= w.clientWidth + 1"), width
         shot(browser, f"664-list-{width}")
     browser.set_window_size(1280, 1000)
-    # Tracking is off at this location.
+    # Tracking is off at this location (ApiTokenTrackUsage Off).
     used = p.js("return document.querySelector(arguments[0] + "
                 "' td.last-used').textContent", p.row(ids["mixed"]))
     assert used == "Not tracked"
