@@ -12,10 +12,10 @@
 #include <ap_socache.h>
 #include <util_mutex.h>
 #include <apr_strings.h>
-#include <apr_thread_mutex.h>
 #include <apr_thread_rwlock.h>
 #include <apr_global_mutex.h>
 #include <apr_atomic.h>
+#include <apr_shm.h>
 
 #include "at_scope.h"
 
@@ -54,14 +54,22 @@ static struct {
     int ready;                   /* post_config initialised it */
 } cache;
 
-/* Per child: the last marker read. */
-static struct {
-    apr_thread_mutex_t *lock;
-    apr_int64_t seq;
-    apr_time_t read_at;          /* when the last good read started */
-    int reading;                 /* a request is reading it now */
+/* Per node: the last marker read, in a shared segment every process of
+ * this httpd maps.  Readers take no lock: gen is a sequence lock (odd
+ * while a reader of the database writes the fields).  tried_at is the
+ * claim: the process that moves it forward by CAS, at most every
+ * APITOKEN_MARKER_INTERVAL_MS, is the one that asks the database. */
+#define MARKER_SHM_KEY "apitoken_marker_shm"
+
+typedef struct node_marker_t {
+    volatile apr_uint32_t gen;
+    volatile apr_uint64_t seq;
+    volatile apr_uint64_t read_at;   /* when the last good read started */
+    volatile apr_uint64_t tried_at;  /* when the last read was claimed */
     char prefix[32];
-} marker;
+} node_marker_t;
+
+static node_marker_t *node;
 
 /* Per child: a small direct-mapped cache in front of the shared one, so
  * that a hot token costs neither the global mutex nor a decode.  A slot
@@ -140,6 +148,35 @@ static apr_status_t cache_destroy(void *data)
     return APR_SUCCESS;
 }
 
+/* The node's marker segment: made once in the process pool, so that a
+ * graceful restart keeps the mapping the children share; its value is
+ * forgotten on every (re)start, as ApiTokenDB may now name another
+ * database, and the first request of the generation reads it again. */
+static apr_status_t marker_shm(server_rec *s)
+{
+    apr_pool_t *proc = s->process->pool;
+    apr_shm_t *shm = NULL;
+    void *data = NULL;
+    apr_status_t rv;
+
+    apr_pool_userdata_get(&data, MARKER_SHM_KEY, proc);
+    if (!data) {
+        rv = apr_shm_create(&shm, sizeof(node_marker_t), NULL, proc);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                         "APT05009: cannot create the shared memory for "
+                         "the change marker");
+            return rv;
+        }
+        data = apr_shm_baseaddr_get(shm);
+        apr_pool_userdata_set(data, MARKER_SHM_KEY, apr_pool_cleanup_null,
+                              proc);
+    }
+    node = data;
+    memset(node, 0, sizeof(*node));
+    return APR_SUCCESS;
+}
+
 apr_status_t apitoken_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                                         server_rec *s)
 {
@@ -147,8 +184,13 @@ apr_status_t apitoken_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
     const char *err;
     apr_status_t rv;
 
+    node = NULL;
     if (cache.off || !apitoken_global || !apitoken_global->db) {
         return APR_SUCCESS;
+    }
+    rv = marker_shm(s);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
     if (!cache.prov) {
         cache.prov = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, "shmcb",
@@ -357,8 +399,7 @@ void apitoken_cache_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_status_t rv;
 
-    memset(&marker, 0, sizeof(marker));
-    if (!cache.ready) {
+    if (!cache.ready || !node) {
         return;
     }
     if (cache.mutex) {
@@ -373,12 +414,6 @@ void apitoken_cache_child_init(apr_pool_t *pchild, server_rec *s)
             return;
         }
     }
-    rv = apr_thread_mutex_create(&marker.lock, APR_THREAD_MUTEX_DEFAULT,
-                                 pchild);
-    if (rv != APR_SUCCESS) {
-        cache.ready = 0;
-        return;
-    }
     memset(&l1, 0, sizeof(l1));
     if (apr_thread_rwlock_create(&l1.lock, pchild) == APR_SUCCESS) {
         apr_pool_cleanup_register(pchild, NULL, l1_destroy,
@@ -386,10 +421,47 @@ void apitoken_cache_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
-/* Read the marker now; the caller has claimed marker.reading. */
-static void marker_read(request_rec *r)
+/* A consistent copy of the node's marker; 0 while a writer is at it (or
+ * died in the middle: the next reader of the database repairs it). */
+static int marker_load(apr_int64_t *seq, apr_time_t *read_at,
+                       char prefix[32])
 {
-    apr_time_t started = apr_time_now();
+    int n;
+
+    for (n = 0; n < 64; ++n) {
+        apr_uint32_t g = apr_atomic_read32(&node->gen);
+
+        if (g & 1) {
+            continue;
+        }
+        *seq = (apr_int64_t)apr_atomic_read64(&node->seq);
+        *read_at = (apr_time_t)apr_atomic_read64(&node->read_at);
+        memcpy(prefix, node->prefix, sizeof(node->prefix));
+        if (apr_atomic_read32(&node->gen) == g) {
+            prefix[sizeof(node->prefix) - 1] = '\0';
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Publish a good read.  Only the claimant writes, so an odd gen here is a
+ * writer that died half-way: it is written over. */
+static void marker_store(apr_int64_t seq, apr_time_t started, const char *pf)
+{
+    apr_uint32_t g = apr_atomic_read32(&node->gen) | 1;
+
+    apr_atomic_set32(&node->gen, g);
+    apr_atomic_set64(&node->seq, (apr_uint64_t)seq);
+    apr_atomic_set64(&node->read_at, (apr_uint64_t)started);
+    memset(node->prefix, 0, sizeof(node->prefix));
+    memcpy(node->prefix, pf, strlen(pf));
+    apr_atomic_set32(&node->gen, g + 1);
+}
+
+/* Read the marker from the database now; the caller won the claim. */
+static void marker_read(request_rec *r, apr_time_t started)
+{
     apitoken_conn_t *conn;
     at_store_t *store;
     const char *pf = NULL;
@@ -407,15 +479,10 @@ static void marker_read(request_rec *r)
             apitoken_db_mark_bad(conn);
         }
     }
-    apr_thread_mutex_lock(marker.lock);
-    if (rv == APR_SUCCESS && pf && strlen(pf) < sizeof(marker.prefix)) {
-        apr_cpystrn(marker.prefix, pf, sizeof(marker.prefix));
-        marker.seq = seq;
-        marker.read_at = started;
+    if (rv == APR_SUCCESS && pf && strlen(pf) < sizeof(node->prefix)) {
+        marker_store(seq, started, pf);
         apitoken_status_marker_read(started);
     }
-    marker.reading = 0;
-    apr_thread_mutex_unlock(marker.lock);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, rv, r,
                   "APT05006: change marker %" APR_INT64_T_FMT " (%s)", seq,
                   rv == APR_SUCCESS ? "read" : "read failed");
@@ -424,31 +491,30 @@ static void marker_read(request_rec *r)
 apr_status_t apitoken_cache_marker(apr_int64_t *seq, const char **prefix,
                                    request_rec *r)
 {
-    apr_time_t now = apr_time_now();
-    int due, fresh;
+    apr_time_t now = apr_time_now(), read_at = 0;
+    apr_uint64_t tried;
+    char pf[32];
 
-    if (!cache.ready || !marker.lock) {
+    if (!cache.ready || !node) {
         return APR_ENOTIMPL;
     }
-    apr_thread_mutex_lock(marker.lock);
-    due = !marker.reading
-          && now - marker.read_at
-             >= apr_time_from_msec(APITOKEN_MARKER_INTERVAL_MS);
-    if (due) {
-        /* One request reads it; the lock is not held across the query. */
-        marker.reading = 1;
-        apr_thread_mutex_unlock(marker.lock);
-        marker_read(r);
-        apr_thread_mutex_lock(marker.lock);
+    /* Due for the node: whoever moves the claim forward reads; everyone
+     * else goes on with the value the node has. */
+    tried = apr_atomic_read64(&node->tried_at);
+    if (now - (apr_time_t)tried
+            >= apr_time_from_msec(APITOKEN_MARKER_INTERVAL_MS)
+        && apr_atomic_cas64(&node->tried_at, (apr_uint64_t)now, tried)
+           == tried) {
+        marker_read(r, now);
         now = apr_time_now();
     }
-    fresh = marker.read_at
-            && now - marker.read_at
-               < apr_time_from_msec(APITOKEN_MARKER_STALE_MS);
-    *seq = marker.seq;
-    *prefix = fresh ? apr_pstrdup(r->pool, marker.prefix) : NULL;
-    apr_thread_mutex_unlock(marker.lock);
-    return fresh ? APR_SUCCESS : APR_EGENERAL;
+    if (!marker_load(seq, &read_at, pf) || !read_at
+        || now - read_at >= apr_time_from_msec(APITOKEN_MARKER_STALE_MS)) {
+        *prefix = NULL;
+        return APR_EGENERAL;
+    }
+    *prefix = apr_pstrdup(r->pool, pf);
+    return APR_SUCCESS;
 }
 
 static apr_status_t locked_retrieve(server_rec *s, const char *id,

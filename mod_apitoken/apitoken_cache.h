@@ -9,11 +9,13 @@
  * is unknown), never a decision: the caller re-checks secret, expiry,
  * revocation, networks and scopes on every request.  Each entry carries
  * the database change marker (apitoken_meta.change_seq) this process had
- * seen when it asked the database; each process reads the marker at most
- * every APITOKEN_MARKER_INTERVAL_MS and trusts an entry only when it is
- * not older than the last change it has seen.  When the marker could not
- * be read for APITOKEN_MARKER_STALE_MS the cache is not used at all, so a
- * database outage gives 503s, never answers from old entries. */
+ * seen when it asked the database.  The marker lives in shared memory for
+ * the whole node: one process (whichever finds it due and wins a CAS)
+ * reads it from the database at most every APITOKEN_MARKER_INTERVAL_MS,
+ * the others read the shared value without a lock; an entry is trusted
+ * only when it is not older than the last change seen.  When the marker
+ * could not be read for APITOKEN_MARKER_STALE_MS the cache is not used at
+ * all, so a database outage gives 503s, never answers from old entries. */
 
 #include <httpd.h>
 #include <http_config.h>
@@ -43,9 +45,9 @@ void apitoken_cache_child_init(apr_pool_t *pchild, server_rec *s);
 /* ApiTokenCache PROVIDER[:ARGS] | none (directive handler). */
 const char *apitoken_cache_set(cmd_parms *cmd, void *dummy, const char *arg);
 
-/* The change marker this process trusts, reading it first when it is due
- * (one request per interval does, on a pooled connection; the others go
- * on with the value they have).  APR_SUCCESS with *seq and *prefix (the
+/* The change marker the node trusts, reading it first when it is due
+ * (one request per interval on the whole node does, on its pooled
+ * connection; the others go on with the shared value).  APR_SUCCESS with *seq and *prefix (the
  * schema's token prefix) set; an error when the cache is off or the marker
  * is too old to trust (the caller then asks the database). */
 apr_status_t apitoken_cache_marker(apr_int64_t *seq, const char **prefix,
