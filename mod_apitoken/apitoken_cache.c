@@ -16,6 +16,7 @@
 #include <apr_global_mutex.h>
 #include <apr_atomic.h>
 #include <apr_shm.h>
+#include <unistd.h>
 
 #include "at_scope.h"
 
@@ -58,7 +59,10 @@ static struct {
  * this httpd maps.  Readers take no lock: gen is a sequence lock (odd
  * while a reader of the database writes the fields).  tried_at is the
  * claim: the process that moves it forward by CAS, at most every
- * APITOKEN_MARKER_INTERVAL_MS, is the one that asks the database. */
+ * APITOKEN_MARKER_INTERVAL_MS, is the one that asks the database.  The
+ * last claimant is preferred (the others wait half an interval more), so
+ * the reads keep to one pooled connection instead of opening one in every
+ * process in turn. */
 #define MARKER_SHM_KEY "apitoken_marker_shm"
 
 typedef struct node_marker_t {
@@ -66,6 +70,7 @@ typedef struct node_marker_t {
     volatile apr_uint64_t seq;
     volatile apr_uint64_t read_at;   /* when the last good read started */
     volatile apr_uint64_t tried_at;  /* when the last read was claimed */
+    volatile apr_uint32_t reader;    /* pid of the last claimant */
     char prefix[32];
 } node_marker_t;
 
@@ -493,6 +498,7 @@ apr_status_t apitoken_cache_marker(apr_int64_t *seq, const char **prefix,
 {
     apr_time_t now = apr_time_now(), read_at = 0;
     apr_uint64_t tried;
+    apr_interval_time_t wait;
     char pf[32];
 
     if (!cache.ready || !node) {
@@ -501,10 +507,14 @@ apr_status_t apitoken_cache_marker(apr_int64_t *seq, const char **prefix,
     /* Due for the node: whoever moves the claim forward reads; everyone
      * else goes on with the value the node has. */
     tried = apr_atomic_read64(&node->tried_at);
-    if (now - (apr_time_t)tried
-            >= apr_time_from_msec(APITOKEN_MARKER_INTERVAL_MS)
+    wait = apr_time_from_msec(APITOKEN_MARKER_INTERVAL_MS);
+    if (apr_atomic_read32(&node->reader) != (apr_uint32_t)getpid()) {
+        wait += wait / 2;
+    }
+    if (now - (apr_time_t)tried >= wait
         && apr_atomic_cas64(&node->tried_at, (apr_uint64_t)now, tried)
            == tried) {
+        apr_atomic_set32(&node->reader, (apr_uint32_t)getpid());
         marker_read(r, now);
         now = apr_time_now();
     }
