@@ -65,6 +65,7 @@ static apitoken_global_t *global_get(cmd_parms *cmd)
     if (!apitoken_global) {
         apitoken_global = apr_pcalloc(cmd->pool, sizeof(*apitoken_global));
         apitoken_global->usage_interval = APITOKEN_DEFAULT_USAGE_INTERVAL;
+        apitoken_global->idle_timeout = APITOKEN_DEFAULT_DB_IDLE_TIMEOUT;
     }
     return apitoken_global;
 }
@@ -147,6 +148,15 @@ static const char *set_max_conns(cmd_parms *cmd, void *dummy,
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
     return err ? err : parse_seconds(&g->max_conns, cmd, arg, 0, 10000);
+}
+
+static const char *set_idle_timeout(cmd_parms *cmd, void *dummy,
+                                    const char *arg)
+{
+    apitoken_global_t *g = global_get(cmd);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    return err ? err : parse_seconds(&g->idle_timeout, cmd, arg, 1, 86400);
 }
 
 static const char *set_fast_path(cmd_parms *cmd, void *dummy, int on)
@@ -332,6 +342,9 @@ const command_rec apitoken_cmds[] = {
     AP_INIT_TAKE1("ApiTokenDBMaxConnections", set_max_conns, NULL, RSRC_CONF,
         "The most database connections one httpd process keeps; 0 (the "
         "default) means one per worker thread."),
+    AP_INIT_TAKE1("ApiTokenDBIdleTimeout", set_idle_timeout, NULL, RSRC_CONF,
+        "Seconds a pooled database connection may stay unused before it is "
+        "closed (default 60)."),
     AP_INIT_FLAG("ApiTokenDBFastPath", set_fast_path, NULL, RSRC_CONF,
         "On (the default): on SQLite, look tokens up with a prepared "
         "statement on libdbi's connection; Off: through libdbi's query "

@@ -23,6 +23,7 @@ extern module AP_MODULE_DECLARE_DATA apitoken_module;
 
 #define APITOKEN_AUTH_TYPE "apitoken"
 #define APITOKEN_DEFAULT_USAGE_INTERVAL 60
+#define APITOKEN_DEFAULT_DB_IDLE_TIMEOUT 60
 
 /* Process-wide settings (ApiTokenDB and friends are global-server only).
  * Allocated from pconf in pre_config, so a restart starts clean. */
@@ -35,6 +36,7 @@ typedef struct apitoken_global_t {
     const char *driver_dir;       /* private dir with just the one driver */
     int usage_interval;           /* ApiTokenUsageInterval, seconds */
     int max_conns;                /* ApiTokenDBMaxConnections; 0 = threads */
+    int idle_timeout;             /* ApiTokenDBIdleTimeout, seconds */
     int db_plain;                 /* ApiTokenDBFastPath Off */
 } apitoken_global_t;
 
