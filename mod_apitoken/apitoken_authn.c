@@ -209,10 +209,14 @@ int apitoken_fixups(request_rec *r)
     if (!apitoken_is_ours(r)) {
         return DECLINED;
     }
-    drop_spoofed(r);
+    q = apitoken_req_get(r);
+    if (!q || q->scrubbed != r) {
+        /* Not scrubbed by our check_authn of this very request (another
+         * provider authenticated it, or it is a subrequest). */
+        drop_spoofed(r);
+    }
     /* Authz let the request through: an error from here on is not ours. */
     apitoken_refusal_clear(r);
-    q = apitoken_req_get(r);
     if (q && r->user && !q->authorised) {
         /* Fixups run only once authz has let the request through. */
         q->authorised = 1;
@@ -501,6 +505,7 @@ verify:
     q->rec = rec;
     q->granted = granted;
     q->cred_header = cred_header;
+    q->scrubbed = r;
     ap_set_module_config(r->request_config, &apitoken_module, q);
     apr_pool_userdata_setn(q, REQ_KEY, NULL, r->pool);
 

@@ -83,6 +83,7 @@ typedef struct apitoken_req_t {
     const char *cred_header;            /* header that carried the credential */
     apr_array_header_t *used_scopes;    /* granted scopes a Require used */
     int authorised;                     /* authz let the request through */
+    const request_rec *scrubbed;        /* headers_in scrubbed for this one */
 } apitoken_req_t;
 
 /* apitoken_config.c */
