@@ -379,6 +379,7 @@ int apitoken_check_authn(request_rec *r)
     apitoken_req_t *q;
     const apr_array_header_t *granted = NULL;
     const char *joined = NULL;
+    const apitoken_nets_t *nets = NULL;
     const char *dberr = NULL;
     const char *bad;
     const char *id;
@@ -431,7 +432,7 @@ int apitoken_check_authn(request_rec *r)
             at_token_wipe(&tok);
             return invalid_token(r, NULL, id, AT_REASON_WRONG_PREFIX);
         }
-        switch (apitoken_cache_get(&rec, &granted, &joined, id, seq,
+        switch (apitoken_cache_get(&rec, &granted, &joined, &nets, id, seq,
                                    conf->cache_ttl, r)) {
         case APITOKEN_CACHE_UNKNOWN:
             at_token_wipe(&tok);
@@ -481,10 +482,17 @@ int apitoken_check_authn(request_rec *r)
     rec = found;
 
 verify:
+    /* Networks parsed when the record was cached are checked here, last,
+     * where at_verify_record would check the text. */
     reason = at_verify_record(rec, &tok, apr_time_sec(r->request_time),
-                              r->useragent_ip,
+                              nets && nets->parsed ? NULL : r->useragent_ip,
                               user_to_check(&cred, conf->basic_user),
                               r->pool);
+    if (reason == AT_REASON_OK && nets && nets->parsed
+        && rec->allowed_nets && rec->allowed_nets[0]
+        && !at_nets_contain(nets->net, nets->n, r->useragent_ip)) {
+        reason = AT_REASON_ADDRESS;
+    }
     at_token_wipe(&tok);
     if (reason != AT_REASON_OK) {
         return invalid_token(r, rec, rec->id, reason);

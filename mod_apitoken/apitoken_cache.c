@@ -93,6 +93,7 @@ typedef struct l1_entry_t {
     at_token_rec_t rec;
     apr_array_header_t granted;
     const char *joined;
+    apitoken_nets_t nets;        /* rec.allowed_nets, parsed */
 } l1_entry_t;
 
 static struct {
@@ -297,10 +298,12 @@ static void l1_put(const at_token_rec_t *rec, apr_int64_t seq,
                    apr_time_t stored_at, apr_pool_t *p)
 {
     const char *str[N_STRINGS];
-    apr_array_header_t *granted;
+    apr_array_header_t *granted, *nets;
     const char *joined, *bad = NULL;
     apr_size_t size;
     l1_entry_t *e, *old;
+    at_net_t *net;
+    int nnets;
     const char **elts;
     char *cur;
     unsigned int k;
@@ -312,6 +315,7 @@ static void l1_put(const at_token_rec_t *rec, apr_int64_t seq,
         return;
     }
     joined = at_scopes_join(granted, p);
+    nets = at_nets_parse_list(rec->allowed_nets, p);
     str[0] = rec->id;
     str[1] = rec->owner;
     str[2] = rec->name;
@@ -319,7 +323,9 @@ static void l1_put(const at_token_rec_t *rec, apr_int64_t seq,
     str[4] = rec->scopes;
     str[5] = rec->allowed_nets;
     str[6] = rec->prev_digest;
+    nnets = nets ? nets->nelts : 0;
     size = APR_ALIGN_DEFAULT(sizeof(*e))
+           + APR_ALIGN_DEFAULT((apr_size_t)nnets * sizeof(at_net_t))
            + (apr_size_t)granted->nelts * sizeof(char *) + strlen(joined) + 1;
     for (i = 0; i < N_STRINGS; ++i) {
         size += strlen(str[i] ? str[i] : "") + 1;
@@ -331,7 +337,18 @@ static void l1_put(const at_token_rec_t *rec, apr_int64_t seq,
         return;
     }
     memset(e, 0, sizeof(*e));
-    elts = (const char **)((char *)e + APR_ALIGN_DEFAULT(sizeof(*e)));
+    net = (at_net_t *)((char *)e + APR_ALIGN_DEFAULT(sizeof(*e)));
+    elts = (const char **)((char *)net
+                           + APR_ALIGN_DEFAULT((apr_size_t)nnets
+                                               * sizeof(at_net_t)));
+    if (nets) {
+        /* A list with a word that does not parse is left to the
+         * caller's check of the text, which fails closed. */
+        memcpy(net, nets->elts, (apr_size_t)nnets * sizeof(at_net_t));
+        e->nets.net = net;
+        e->nets.n = nnets;
+        e->nets.parsed = 1;
+    }
     cur = (char *)(elts + granted->nelts);
     e->refs = 1;                      /* the slot's reference */
     e->seq = seq;
@@ -547,6 +564,7 @@ static apr_status_t locked_retrieve(server_rec *s, const char *id,
 apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **out,
                                            const apr_array_header_t **granted,
                                            const char **joined,
+                                           const apitoken_nets_t **nets,
                                            const char *id, apr_int64_t seq,
                                            int ttl, request_rec *r)
 {
@@ -562,6 +580,7 @@ apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **out,
     *out = NULL;
     *granted = NULL;
     *joined = NULL;
+    *nets = NULL;
     if (cache.ready && ttl > 0) {
         l1_entry_t *e = l1_get(id, seq, ttl, r);
 
@@ -569,6 +588,7 @@ apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **out,
             *out = &e->rec;
             *granted = &e->granted;
             *joined = e->joined;
+            *nets = &e->nets;
             apitoken_status_add(APITOKEN_ST_CACHE_HIT, 1);
             if (APLOGrdebug(r)) {
                 ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,

@@ -20,7 +20,16 @@
 #include <httpd.h>
 #include <http_config.h>
 
+#include "at_nets.h"
 #include "at_store.h"
+
+/* A cached record's allowed networks, parsed when it was cached; parsed 0
+ * when the list has a word that does not parse (check the text then). */
+typedef struct apitoken_nets_t {
+    const at_net_t *net;
+    int n;
+    int parsed;
+} apitoken_nets_t;
 
 #define APITOKEN_CACHE_MUTEX      "apitoken-cache"
 #define APITOKEN_DEFAULT_CACHE_TTL 300
@@ -58,12 +67,13 @@ apr_status_t apitoken_cache_marker(apr_int64_t *seq, const char **prefix,
  * >= seq and is younger than ttl seconds (in either cache: a per-process
  * copy keeps the shared entry's marker and age).  A hit's record lives
  * until r->pool is cleared; read-only.  On a hit from the per-process
- * cache *granted (the token's scopes, parsed) and *joined (them joined
- * by spaces) are set too; otherwise they are NULL and the caller parses
- * rec->scopes itself. */
+ * cache *granted (the token's scopes, parsed), *joined (them joined
+ * by spaces) and *nets (its networks, parsed) are set too; otherwise they
+ * are NULL and the caller parses rec itself. */
 apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **rec,
                                            const apr_array_header_t **granted,
                                            const char **joined,
+                                           const apitoken_nets_t **nets,
                                            const char *id, apr_int64_t seq,
                                            int ttl, request_rec *r);
 
