@@ -4,7 +4,9 @@
 # Instruction counts per request of one httpd process (apache2 -X) under
 # valgrind --tool=callgrind: no auth, token with the cache, token with
 # ApiTokenCacheTTL 0, Basic SHA1 from a file, Basic through
-# mod_authn_socache in front of mod_authn_dbd, and the zone resource check
+# mod_authn_socache in front of mod_authn_dbd, a cached token with 4
+# allowed networks (nets4), a well-formed token whose id is unknown
+# (neg: a negative cache hit, answered 401), and the zone resource check
 # (Require apitoken-resource, ApiTokenResource from a SetEnvIf) with an
 # unrestricted cached token (resany) and one limited to three patterns
 # (res).  Repeatable where wall-clock throughput
@@ -43,6 +45,15 @@ TOKEN=$("$TOOL" --db "$URL" --json create --owner alice --name prof \
 RTOKEN=$("$TOOL" --db "$URL" --json create --owner alice --name prof-res \
         --scope dns --resource www.example.net --resource '*.example.org' \
         --resource example.com | /usr/bin/python3 -c \
+        'import json,sys; print(json.load(sys.stdin)["token"])')
+NETS=$("$TOOL" --db "$URL" --json create --owner alice --name nets4 \
+        --scope dns --allow-ip 10.0.0.0/8 --allow-ip 192.168.0.0/16 \
+        --allow-ip ::1 --allow-ip 127.0.0.0/8 | /usr/bin/python3 -c \
+        'import json,sys; print(json.load(sys.stdin)["token"])')
+# A token of another store with the same prefix: its id is unknown here.
+"$TOOL" --db "sqlite3://$W/db/other.db" init >/dev/null || exit 3
+UNKNOWN=$("$TOOL" --db "sqlite3://$W/db/other.db" --json create \
+        --owner alice --name neg --scope dns | /usr/bin/python3 -c \
         'import json,sys; print(json.load(sys.stdin)["token"])')
 htpasswd -cbs "$W/sha1" bob secretpw 2>/dev/null
 sqlite3 "$W/users.db" "CREATE TABLE users (user TEXT PRIMARY KEY, \
@@ -136,7 +147,7 @@ run() {            # NAME PATH AUTH COUNT
     done
     ab -q -k -n "$4" -c 1 "${hdr[@]}" "http://127.0.0.1:$PORT$2" \
         >"$W/logs/ab.$1.$4" 2>&1
-    grep -q "Non-2xx" "$W/logs/ab.$1.$4" \
+    [ "$1" != neg ] && grep -q "Non-2xx" "$W/logs/ab.$1.$4" \
         && echo "warning: $1 got non-2xx answers" >&2
     kill -TERM "$pid"
     wait "$pid" 2>/dev/null
@@ -146,7 +157,8 @@ run() {            # NAME PATH AUTH COUNT
 printf '%-10s %14s\n' scenario "instr/request"
 for s in "static|/static/ok.txt|" "tc|/tc/ok.txt|Bearer $TOKEN" \
          "t0|/t0/ok.txt|Bearer $TOKEN" "sha1|/sha1/ok.txt|$BASIC" \
-         "sock|/sock/ok.txt|$BASIC" \
+         "sock|/sock/ok.txt|$BASIC" "nets4|/tc/ok.txt|Bearer $NETS" \
+         "neg|/tc/ok.txt|Bearer $UNKNOWN" \
          "resany|/res/example.com/ok.txt|Bearer $TOKEN" \
          "res|/res/example.com/ok.txt|Bearer $RTOKEN"; do
     IFS='|' read -r name path auth <<<"$s"

@@ -49,6 +49,7 @@ struct apitoken_req_t {
     const char *cred_header;        /* header that carried the credential */
     apr_array_header_t *used_scopes;    /* granted scopes a Require used */
     int authorised;                     /* authz let the request through */
+    const request_rec *scrubbed;        /* headers_in scrubbed for this one */
 };
 
 apitoken_req_t *apitoken_req_get(request_rec *r)
@@ -278,10 +279,14 @@ int apitoken_fixups(request_rec *r)
     if (!apitoken_is_ours(r)) {
         return DECLINED;
     }
-    drop_spoofed(r);
+    q = apitoken_req_get(r);
+    if (!q || q->scrubbed != r) {
+        /* Not scrubbed by our check_authn of this very request (another
+         * provider authenticated it, or it is a subrequest). */
+        drop_spoofed(r);
+    }
     /* Authz let the request through: an error from here on is not ours. */
     apitoken_refusal_clear(r);
-    q = apitoken_req_get(r);
     if (q && r->user && !q->authorised) {
         /* Fixups run only once authz has let the request through. */
         q->authorised = 1;
@@ -444,6 +449,7 @@ int apitoken_check_authn(request_rec *r)
     apitoken_req_t *q;
     const apr_array_header_t *granted = NULL;
     const char *joined = NULL;
+    const apitoken_nets_t *nets = NULL;
     const char *dberr = NULL;
     const char *bad;
     const char *id;
@@ -496,7 +502,7 @@ int apitoken_check_authn(request_rec *r)
             at_token_wipe(&tok);
             return invalid_token(r, NULL, id, AT_REASON_WRONG_PREFIX);
         }
-        switch (apitoken_cache_get(&rec, &granted, &joined, id, seq,
+        switch (apitoken_cache_get(&rec, &granted, &joined, &nets, id, seq,
                                    conf->cache_ttl, r)) {
         case APITOKEN_CACHE_UNKNOWN:
             at_token_wipe(&tok);
@@ -546,10 +552,17 @@ int apitoken_check_authn(request_rec *r)
     rec = found;
 
 verify:
+    /* Networks parsed when the record was cached are checked here, last,
+     * where at_verify_record would check the text. */
     reason = at_verify_record(rec, &tok, apr_time_sec(r->request_time),
-                              r->useragent_ip,
+                              nets && nets->parsed ? NULL : r->useragent_ip,
                               user_to_check(&cred, conf->basic_user),
                               r->pool);
+    if (reason == AT_REASON_OK && nets && nets->parsed
+        && rec->allowed_nets && rec->allowed_nets[0]
+        && !at_nets_contain(nets->net, nets->n, r->useragent_ip)) {
+        reason = AT_REASON_ADDRESS;
+    }
     at_token_wipe(&tok);
     if (reason != AT_REASON_OK) {
         return invalid_token(r, rec, rec->id, reason);
@@ -570,6 +583,7 @@ verify:
     q->rec = rec;
     q->granted = granted;
     q->cred_header = cred_header;
+    q->scrubbed = r;
     ap_set_module_config(r->request_config, &apitoken_module, q);
     apr_pool_userdata_setn(q, REQ_KEY, NULL, r->pool);
 

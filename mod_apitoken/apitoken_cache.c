@@ -12,10 +12,11 @@
 #include <ap_socache.h>
 #include <util_mutex.h>
 #include <apr_strings.h>
-#include <apr_thread_mutex.h>
 #include <apr_thread_rwlock.h>
 #include <apr_global_mutex.h>
 #include <apr_atomic.h>
+#include <apr_shm.h>
+#include <unistd.h>
 
 #include "at_scope.h"
 
@@ -55,14 +56,26 @@ static struct {
     int ready;                   /* post_config initialised it */
 } cache;
 
-/* Per child: the last marker read. */
-static struct {
-    apr_thread_mutex_t *lock;
-    apr_int64_t seq;
-    apr_time_t read_at;          /* when the last good read started */
-    int reading;                 /* a request is reading it now */
+/* Per node: the last marker read, in a shared segment every process of
+ * this httpd maps.  Readers take no lock: gen is a sequence lock (odd
+ * while a reader of the database writes the fields).  tried_at is the
+ * claim: the process that moves it forward by CAS, at most every
+ * APITOKEN_MARKER_INTERVAL_MS, is the one that asks the database.  The
+ * last claimant is preferred (the others wait half an interval more), so
+ * the reads keep to one pooled connection instead of opening one in every
+ * process in turn. */
+#define MARKER_SHM_KEY "apitoken_marker_shm"
+
+typedef struct node_marker_t {
+    volatile apr_uint32_t gen;
+    volatile apr_uint64_t seq;
+    volatile apr_uint64_t read_at;   /* when the last good read started */
+    volatile apr_uint64_t tried_at;  /* when the last read was claimed */
+    volatile apr_uint32_t reader;    /* pid of the last claimant */
     char prefix[32];
-} marker;
+} node_marker_t;
+
+static node_marker_t *node;
 
 /* Per child: a small direct-mapped cache in front of the shared one, so
  * that a hot token costs neither the global mutex nor a decode.  A slot
@@ -81,6 +94,7 @@ typedef struct l1_entry_t {
     at_token_rec_t rec;
     apr_array_header_t granted;
     const char *joined;
+    apitoken_nets_t nets;        /* rec.allowed_nets, parsed */
 } l1_entry_t;
 
 static struct {
@@ -141,6 +155,35 @@ static apr_status_t cache_destroy(void *data)
     return APR_SUCCESS;
 }
 
+/* The node's marker segment: made once in the process pool, so that a
+ * graceful restart keeps the mapping the children share; its value is
+ * forgotten on every (re)start, as ApiTokenDB may now name another
+ * database, and the first request of the generation reads it again. */
+static apr_status_t marker_shm(server_rec *s)
+{
+    apr_pool_t *proc = s->process->pool;
+    apr_shm_t *shm = NULL;
+    void *data = NULL;
+    apr_status_t rv;
+
+    apr_pool_userdata_get(&data, MARKER_SHM_KEY, proc);
+    if (!data) {
+        rv = apr_shm_create(&shm, sizeof(node_marker_t), NULL, proc);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                         "APT05009: cannot create the shared memory for "
+                         "the change marker");
+            return rv;
+        }
+        data = apr_shm_baseaddr_get(shm);
+        apr_pool_userdata_set(data, MARKER_SHM_KEY, apr_pool_cleanup_null,
+                              proc);
+    }
+    node = data;
+    memset(node, 0, sizeof(*node));
+    return APR_SUCCESS;
+}
+
 apr_status_t apitoken_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                                         server_rec *s)
 {
@@ -148,8 +191,13 @@ apr_status_t apitoken_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
     const char *err;
     apr_status_t rv;
 
+    node = NULL;
     if (cache.off || !apitoken_global || !apitoken_global->db) {
         return APR_SUCCESS;
+    }
+    rv = marker_shm(s);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
     if (!cache.prov) {
         cache.prov = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, "shmcb",
@@ -251,10 +299,12 @@ static void l1_put(const at_token_rec_t *rec, apr_int64_t seq,
                    apr_time_t stored_at, apr_pool_t *p)
 {
     const char *str[N_STRINGS];
-    apr_array_header_t *granted;
+    apr_array_header_t *granted, *nets;
     const char *joined, *bad = NULL;
     apr_size_t size;
     l1_entry_t *e, *old;
+    at_net_t *net;
+    int nnets;
     const char **elts;
     char *cur;
     unsigned int k;
@@ -266,6 +316,7 @@ static void l1_put(const at_token_rec_t *rec, apr_int64_t seq,
         return;
     }
     joined = at_scopes_join(granted, p);
+    nets = at_nets_parse_list(rec->allowed_nets, p);
     str[0] = rec->id;
     str[1] = rec->owner;
     str[2] = rec->name;
@@ -274,7 +325,9 @@ static void l1_put(const at_token_rec_t *rec, apr_int64_t seq,
     str[5] = rec->allowed_nets;
     str[6] = rec->prev_digest;
     str[7] = rec->resources;
+    nnets = nets ? nets->nelts : 0;
     size = APR_ALIGN_DEFAULT(sizeof(*e))
+           + APR_ALIGN_DEFAULT((apr_size_t)nnets * sizeof(at_net_t))
            + (apr_size_t)granted->nelts * sizeof(char *) + strlen(joined) + 1;
     for (i = 0; i < N_STRINGS; ++i) {
         size += strlen(str[i] ? str[i] : "") + 1;
@@ -286,7 +339,18 @@ static void l1_put(const at_token_rec_t *rec, apr_int64_t seq,
         return;
     }
     memset(e, 0, sizeof(*e));
-    elts = (const char **)((char *)e + APR_ALIGN_DEFAULT(sizeof(*e)));
+    net = (at_net_t *)((char *)e + APR_ALIGN_DEFAULT(sizeof(*e)));
+    elts = (const char **)((char *)net
+                           + APR_ALIGN_DEFAULT((apr_size_t)nnets
+                                               * sizeof(at_net_t)));
+    if (nets) {
+        /* A list with a word that does not parse is left to the
+         * caller's check of the text, which fails closed. */
+        memcpy(net, nets->elts, (apr_size_t)nnets * sizeof(at_net_t));
+        e->nets.net = net;
+        e->nets.n = nnets;
+        e->nets.parsed = 1;
+    }
     cur = (char *)(elts + granted->nelts);
     e->refs = 1;                      /* the slot's reference */
     e->seq = seq;
@@ -360,8 +424,7 @@ void apitoken_cache_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_status_t rv;
 
-    memset(&marker, 0, sizeof(marker));
-    if (!cache.ready) {
+    if (!cache.ready || !node) {
         return;
     }
     if (cache.mutex) {
@@ -376,12 +439,6 @@ void apitoken_cache_child_init(apr_pool_t *pchild, server_rec *s)
             return;
         }
     }
-    rv = apr_thread_mutex_create(&marker.lock, APR_THREAD_MUTEX_DEFAULT,
-                                 pchild);
-    if (rv != APR_SUCCESS) {
-        cache.ready = 0;
-        return;
-    }
     memset(&l1, 0, sizeof(l1));
     if (apr_thread_rwlock_create(&l1.lock, pchild) == APR_SUCCESS) {
         apr_pool_cleanup_register(pchild, NULL, l1_destroy,
@@ -389,10 +446,47 @@ void apitoken_cache_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
-/* Read the marker now; the caller has claimed marker.reading. */
-static void marker_read(request_rec *r)
+/* A consistent copy of the node's marker; 0 while a writer is at it (or
+ * died in the middle: the next reader of the database repairs it). */
+static int marker_load(apr_int64_t *seq, apr_time_t *read_at,
+                       char prefix[32])
 {
-    apr_time_t started = apr_time_now();
+    int n;
+
+    for (n = 0; n < 64; ++n) {
+        apr_uint32_t g = apr_atomic_read32(&node->gen);
+
+        if (g & 1) {
+            continue;
+        }
+        *seq = (apr_int64_t)apr_atomic_read64(&node->seq);
+        *read_at = (apr_time_t)apr_atomic_read64(&node->read_at);
+        memcpy(prefix, node->prefix, sizeof(node->prefix));
+        if (apr_atomic_read32(&node->gen) == g) {
+            prefix[sizeof(node->prefix) - 1] = '\0';
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Publish a good read.  Only the claimant writes, so an odd gen here is a
+ * writer that died half-way: it is written over. */
+static void marker_store(apr_int64_t seq, apr_time_t started, const char *pf)
+{
+    apr_uint32_t g = apr_atomic_read32(&node->gen) | 1;
+
+    apr_atomic_set32(&node->gen, g);
+    apr_atomic_set64(&node->seq, (apr_uint64_t)seq);
+    apr_atomic_set64(&node->read_at, (apr_uint64_t)started);
+    memset(node->prefix, 0, sizeof(node->prefix));
+    memcpy(node->prefix, pf, strlen(pf));
+    apr_atomic_set32(&node->gen, g + 1);
+}
+
+/* Read the marker from the database now; the caller won the claim. */
+static void marker_read(request_rec *r, apr_time_t started)
+{
     apitoken_conn_t *conn;
     at_store_t *store;
     const char *pf = NULL;
@@ -410,15 +504,10 @@ static void marker_read(request_rec *r)
             apitoken_db_mark_bad(conn);
         }
     }
-    apr_thread_mutex_lock(marker.lock);
-    if (rv == APR_SUCCESS && pf && strlen(pf) < sizeof(marker.prefix)) {
-        apr_cpystrn(marker.prefix, pf, sizeof(marker.prefix));
-        marker.seq = seq;
-        marker.read_at = started;
+    if (rv == APR_SUCCESS && pf && strlen(pf) < sizeof(node->prefix)) {
+        marker_store(seq, started, pf);
         apitoken_status_marker_read(started);
     }
-    marker.reading = 0;
-    apr_thread_mutex_unlock(marker.lock);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, rv, r,
                   "APT05006: change marker %" APR_INT64_T_FMT " (%s)", seq,
                   rv == APR_SUCCESS ? "read" : "read failed");
@@ -427,31 +516,35 @@ static void marker_read(request_rec *r)
 apr_status_t apitoken_cache_marker(apr_int64_t *seq, const char **prefix,
                                    request_rec *r)
 {
-    apr_time_t now = apr_time_now();
-    int due, fresh;
+    apr_time_t now = apr_time_now(), read_at = 0;
+    apr_uint64_t tried;
+    apr_interval_time_t wait;
+    char pf[32];
 
-    if (!cache.ready || !marker.lock) {
+    if (!cache.ready || !node) {
         return APR_ENOTIMPL;
     }
-    apr_thread_mutex_lock(marker.lock);
-    due = !marker.reading
-          && now - marker.read_at
-             >= apr_time_from_msec(APITOKEN_MARKER_INTERVAL_MS);
-    if (due) {
-        /* One request reads it; the lock is not held across the query. */
-        marker.reading = 1;
-        apr_thread_mutex_unlock(marker.lock);
-        marker_read(r);
-        apr_thread_mutex_lock(marker.lock);
+    /* Due for the node: whoever moves the claim forward reads; everyone
+     * else goes on with the value the node has. */
+    tried = apr_atomic_read64(&node->tried_at);
+    wait = apr_time_from_msec(APITOKEN_MARKER_INTERVAL_MS);
+    if (apr_atomic_read32(&node->reader) != (apr_uint32_t)getpid()) {
+        wait += wait / 2;
+    }
+    if (now - (apr_time_t)tried >= wait
+        && apr_atomic_cas64(&node->tried_at, (apr_uint64_t)now, tried)
+           == tried) {
+        apr_atomic_set32(&node->reader, (apr_uint32_t)getpid());
+        marker_read(r, now);
         now = apr_time_now();
     }
-    fresh = marker.read_at
-            && now - marker.read_at
-               < apr_time_from_msec(APITOKEN_MARKER_STALE_MS);
-    *seq = marker.seq;
-    *prefix = fresh ? apr_pstrdup(r->pool, marker.prefix) : NULL;
-    apr_thread_mutex_unlock(marker.lock);
-    return fresh ? APR_SUCCESS : APR_EGENERAL;
+    if (!marker_load(seq, &read_at, pf) || !read_at
+        || now - read_at >= apr_time_from_msec(APITOKEN_MARKER_STALE_MS)) {
+        *prefix = NULL;
+        return APR_EGENERAL;
+    }
+    *prefix = apr_pstrdup(r->pool, pf);
+    return APR_SUCCESS;
 }
 
 static apr_status_t locked_retrieve(server_rec *s, const char *id,
@@ -474,6 +567,7 @@ static apr_status_t locked_retrieve(server_rec *s, const char *id,
 apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **out,
                                            const apr_array_header_t **granted,
                                            const char **joined,
+                                           const apitoken_nets_t **nets,
                                            const char *id, apr_int64_t seq,
                                            int ttl, request_rec *r)
 {
@@ -489,6 +583,7 @@ apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **out,
     *out = NULL;
     *granted = NULL;
     *joined = NULL;
+    *nets = NULL;
     if (cache.ready && ttl > 0) {
         l1_entry_t *e = l1_get(id, seq, ttl, r);
 
@@ -496,6 +591,7 @@ apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **out,
             *out = &e->rec;
             *granted = &e->granted;
             *joined = e->joined;
+            *nets = &e->nets;
             apitoken_status_add(APITOKEN_ST_CACHE_HIT, 1);
             if (APLOGrdebug(r)) {
                 ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,

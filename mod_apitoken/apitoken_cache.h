@@ -9,16 +9,27 @@
  * is unknown), never a decision: the caller re-checks secret, expiry,
  * revocation, networks and scopes on every request.  Each entry carries
  * the database change marker (apitoken_meta.change_seq) this process had
- * seen when it asked the database; each process reads the marker at most
- * every APITOKEN_MARKER_INTERVAL_MS and trusts an entry only when it is
- * not older than the last change it has seen.  When the marker could not
- * be read for APITOKEN_MARKER_STALE_MS the cache is not used at all, so a
- * database outage gives 503s, never answers from old entries. */
+ * seen when it asked the database.  The marker lives in shared memory for
+ * the whole node: one process (whichever finds it due and wins a CAS)
+ * reads it from the database at most every APITOKEN_MARKER_INTERVAL_MS,
+ * the others read the shared value without a lock; an entry is trusted
+ * only when it is not older than the last change seen.  When the marker
+ * could not be read for APITOKEN_MARKER_STALE_MS the cache is not used at
+ * all, so a database outage gives 503s, never answers from old entries. */
 
 #include <httpd.h>
 #include <http_config.h>
 
+#include "at_nets.h"
 #include "at_store.h"
+
+/* A cached record's allowed networks, parsed when it was cached; parsed 0
+ * when the list has a word that does not parse (check the text then). */
+typedef struct apitoken_nets_t {
+    const at_net_t *net;
+    int n;
+    int parsed;
+} apitoken_nets_t;
 
 #define APITOKEN_CACHE_MUTEX      "apitoken-cache"
 /* How often one process reads the marker, and when it stops trusting it. */
@@ -47,9 +58,9 @@ const char *apitoken_cache_set(cmd_parms *cmd, void *dummy, const char *arg);
         "The shared cache of token lookups: a socache provider with its "    \
         "arguments (default shmcb), or none.")
 
-/* The change marker this process trusts, reading it first when it is due
- * (one request per interval does, on a pooled connection; the others go
- * on with the value they have).  APR_SUCCESS with *seq and *prefix (the
+/* The change marker the node trusts, reading it first when it is due
+ * (one request per interval on the whole node does, on its pooled
+ * connection; the others go on with the shared value).  APR_SUCCESS with *seq and *prefix (the
  * schema's token prefix) set; an error when the cache is off or the marker
  * is too old to trust (the caller then asks the database). */
 apr_status_t apitoken_cache_marker(apr_int64_t *seq, const char **prefix,
@@ -60,12 +71,13 @@ apr_status_t apitoken_cache_marker(apr_int64_t *seq, const char **prefix,
  * >= seq and is younger than ttl seconds (in either cache: a per-process
  * copy keeps the shared entry's marker and age).  A hit's record lives
  * until r->pool is cleared; read-only.  On a hit from the per-process
- * cache *granted (the token's scopes, parsed) and *joined (them joined
- * by spaces) are set too; otherwise they are NULL and the caller parses
- * rec->scopes itself. */
+ * cache *granted (the token's scopes, parsed), *joined (them joined
+ * by spaces) and *nets (its networks, parsed) are set too; otherwise they
+ * are NULL and the caller parses rec itself. */
 apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **rec,
                                            const apr_array_header_t **granted,
                                            const char **joined,
+                                           const apitoken_nets_t **nets,
                                            const char *id, apr_int64_t seq,
                                            int ttl, request_rec *r);
 

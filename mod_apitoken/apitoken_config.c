@@ -64,6 +64,7 @@ static apitoken_global_t *global_get(cmd_parms *cmd)
     if (!apitoken_global) {
         apitoken_global = apr_pcalloc(cmd->pool, sizeof(*apitoken_global));
         apitoken_global->usage_interval = APITOKEN_DEFAULT_USAGE_INTERVAL;
+        apitoken_global->idle_timeout = APITOKEN_DEFAULT_DB_IDLE_TIMEOUT;
     }
     return apitoken_global;
 }
@@ -146,6 +147,15 @@ const char *apitoken_set_max_conns(cmd_parms *cmd, void *dummy,
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
     return err ? err : parse_seconds(&g->max_conns, cmd, arg, 0, 10000);
+}
+
+const char *apitoken_set_idle_timeout(cmd_parms *cmd, void *dummy,
+                                      const char *arg)
+{
+    apitoken_global_t *g = global_get(cmd);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    return err ? err : parse_seconds(&g->idle_timeout, cmd, arg, 1, 86400);
 }
 
 const char *apitoken_set_fast_path(cmd_parms *cmd, void *dummy, int on)

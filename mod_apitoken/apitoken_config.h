@@ -18,6 +18,7 @@ extern module AP_MODULE_DECLARE_DATA apitoken_module;
 
 #define APITOKEN_AUTH_TYPE "apitoken"
 #define APITOKEN_DEFAULT_USAGE_INTERVAL 60
+#define APITOKEN_DEFAULT_DB_IDLE_TIMEOUT 60
 #define APITOKEN_DEFAULT_CACHE_TTL 300
 
 /* Process-wide settings (ApiTokenDB and friends are global-server only).
@@ -31,6 +32,7 @@ typedef struct apitoken_global_t {
     const char *driver_dir;       /* private dir with just the one driver */
     int usage_interval;           /* ApiTokenUsageInterval, seconds */
     int max_conns;                /* ApiTokenDBMaxConnections; 0 = threads */
+    int idle_timeout;             /* ApiTokenDBIdleTimeout, seconds */
     int db_plain;                 /* ApiTokenDBFastPath Off */
 } apitoken_global_t;
 
@@ -84,6 +86,8 @@ const char *apitoken_set_usage_interval(cmd_parms *cmd, void *dummy,
                                         const char *arg);
 const char *apitoken_set_max_conns(cmd_parms *cmd, void *dummy,
                                    const char *arg);
+const char *apitoken_set_idle_timeout(cmd_parms *cmd, void *dummy,
+                                      const char *arg);
 const char *apitoken_set_fast_path(cmd_parms *cmd, void *dummy, int on);
 const char *apitoken_set_cache_ttl(cmd_parms *cmd, void *dconf,
                                    const char *arg);
@@ -109,6 +113,10 @@ const char *apitoken_set_basic_user(cmd_parms *cmd, void *dconf,
         NULL, RSRC_CONF,                                                     \
         "The most database connections one httpd process keeps; 0 (the "     \
         "default) means one per worker thread."),                            \
+    AP_INIT_TAKE1("ApiTokenDBIdleTimeout", apitoken_set_idle_timeout,        \
+        NULL, RSRC_CONF,                                                     \
+        "Seconds a pooled database connection may stay unused before it is " \
+        "closed (default 60)."),                                             \
     AP_INIT_FLAG("ApiTokenDBFastPath", apitoken_set_fast_path,               \
         NULL, RSRC_CONF,                                                     \
         "On (the default): on SQLite, look tokens up with a prepared "       \

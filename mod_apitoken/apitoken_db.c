@@ -37,6 +37,7 @@ static const char default_driver_dir[] = AT_DBI_DRIVERDIR;
 #include <apr_file_io.h>
 #include <apr_reslist.h>
 #include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
 
 #include <unixd.h>
 
@@ -85,6 +86,8 @@ static struct {
     server_rec *s;
     apr_uint32_t down_logged_at;   /* apr_time_sec of the last line */
     apr_uint32_t down;             /* 1 while the database is unreachable */
+    apr_thread_t *closer;          /* closes idle connections */
+    volatile apr_uint32_t stop;    /* tells it to end */
 } child;
 
 /* The driver directory's mode: APR permission bits, not an octal mode. */
@@ -323,6 +326,37 @@ static apr_status_t pool_close(void *unused)
     return APR_SUCCESS;
 }
 
+/* Idle connections are closed only when the pool is touched; a process
+ * that gets no requests would keep them for ever, so a thread touches it
+ * once a second. */
+static void *APR_THREAD_FUNC closer_run(apr_thread_t *t, void *unused)
+{
+    int tick = 0;
+
+    while (!apr_atomic_read32(&child.stop)) {
+        apr_sleep(apr_time_from_msec(100));
+        if (++tick % 10 == 0 && child.list) {
+            apr_reslist_maintain(child.list);
+        }
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+/* Runs before pool_close (registered after it): the thread must be gone
+ * before the pool is. */
+static apr_status_t closer_stop(void *unused)
+{
+    apr_status_t rv;
+
+    if (child.closer) {
+        apr_atomic_set32(&child.stop, 1);
+        apr_thread_join(&rv, child.closer);
+        child.closer = NULL;
+    }
+    return APR_SUCCESS;
+}
+
 void apitoken_db_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apitoken_global_t *g = apitoken_global;
@@ -350,8 +384,13 @@ void apitoken_db_child_init(apr_pool_t *pchild, server_rec *s)
     }
     rv = apr_pool_create_unmanaged_ex(&child.pool, NULL, NULL);
     if (rv == APR_SUCCESS) {
-        rv = apr_reslist_create(&child.list, 0, hmax, hmax, 0, conn_make,
-                                conn_free, NULL, child.pool);
+        /* None kept idle past the timeout: a node's processes hold only
+         * the connections their recent requests needed. */
+        rv = apr_reslist_create(&child.list, 0, 0, hmax,
+                                apr_time_from_sec(g->idle_timeout > 0
+                                                  ? g->idle_timeout
+                                                  : APITOKEN_DEFAULT_DB_IDLE_TIMEOUT),
+                                conn_make, conn_free, NULL, child.pool);
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
@@ -364,6 +403,15 @@ void apitoken_db_child_init(apr_pool_t *pchild, server_rec *s)
     /* With fewer connections than threads, a thread waits for one, but a
      * stuck database must not hold every worker: 503 after a while. */
     apr_reslist_timeout_set(child.list, apr_time_from_sec(ACQUIRE_TIMEOUT));
+    child.stop = 0;
+    if (apr_thread_create(&child.closer, NULL, closer_run, NULL, pchild)
+        == APR_SUCCESS) {
+        apr_pool_cleanup_register(pchild, NULL, closer_stop,
+                                  apr_pool_cleanup_null);
+    }
+    else {
+        child.closer = NULL;
+    }
 }
 
 /* SQLite: the connection keeps reading a file renamed, replaced or made

@@ -97,8 +97,7 @@ int at_net_within(const at_net_t *inner, const at_net_t *outer)
     return !memcmp(cut.addr, outer->addr, sizeof(cut.addr));
 }
 
-/* Parsed words of a list; NULL when a word does not parse. */
-static apr_array_header_t *parse_list(const char *text, apr_pool_t *p)
+apr_array_header_t *at_nets_parse_list(const char *text, apr_pool_t *p)
 {
     apr_array_header_t *out = apr_array_make(p, 4, sizeof(at_net_t));
     char *copy = apr_pstrdup(p, text ? text : ""), *w, *last;
@@ -117,7 +116,8 @@ int at_nets_within(const char *inner, const char *outer, apr_pool_t *p)
     apr_array_header_t *in, *out;
     int i, j;
 
-    if (!(out = parse_list(outer, p)) || !(in = parse_list(inner, p))) {
+    if (!(out = at_nets_parse_list(outer, p))
+        || !(in = at_nets_parse_list(inner, p))) {
         return 0;
     }
     if (out->nelts == 0) {
@@ -233,4 +233,23 @@ const char *at_nets_check(const char **norm, const char *s, int strict,
     joined = apr_array_pstrcat(p, out, ' ');
     *norm = joined;
     return NULL;
+}
+
+int at_nets_contain(const at_net_t *nets, int n, const char *ip)
+{
+    at_net_t client;
+    int i;
+
+    if (!ip || strchr(ip, '/') || at_net_parse(&client, ip) != APR_SUCCESS) {
+        return 0;
+    }
+    if (n == 0) {
+        return 1;
+    }
+    for (i = 0; i < n; i++) {
+        if (at_net_within(&client, &nets[i])) {
+            return 1;
+        }
+    }
+    return 0;
 }

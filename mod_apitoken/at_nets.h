@@ -10,6 +10,7 @@
  * No httpd headers. */
 
 #include <apr_pools.h>
+#include <apr_tables.h>
 
 typedef struct at_net_t {
     int v6;                     /* 0: IPv4 (4 bytes used), 1: IPv6 */
@@ -40,5 +41,14 @@ int at_nets_within(const char *inner, const char *outer, apr_pool_t *p);
  * lists stored by earlier versions are read without it. */
 const char *at_nets_check(const char **norm, const char *s, int strict,
                           apr_pool_t *p);
+
+/* The words of a list (space, comma or tab separated) parsed, in order;
+ * NULL when a word does not parse.  For lists parsed once and checked
+ * often (a cached record's allowed networks). */
+apr_array_header_t *at_nets_parse_list(const char *text, apr_pool_t *p);
+
+/* 1 when the address ip (text, no prefix length) is inside one of the n
+ * parsed networks, or n is 0 (any address); 0 on an unparsable ip. */
+int at_nets_contain(const at_net_t *nets, int n, const char *ip);
 
 #endif

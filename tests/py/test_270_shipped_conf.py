@@ -11,6 +11,7 @@ from httpd_server import (ALLOW_AUTHZ, MODULE, TOP, Httpd, challenge,
 
 CONF = TOP / "conf"
 DIRECTIVES = ["ApiTokenDB", "ApiTokenDBDriverDir", "ApiTokenDBMaxConnections",
+              "ApiTokenDBIdleTimeout",
               "ApiTokenUsageInterval", "ApiTokenAccept", "ApiTokenCacheTTL",
               "ApiTokenTrackUsage", "ApiTokenStripCredentials",
               "ApiTokenCache", "ApiTokenDBFastPath", "ApiTokenBasicUser",

@@ -80,6 +80,25 @@ def test_300_second_request_is_a_cache_hit(env):
     h.check_logs(store.secrets, allow=ALLOW_AUTHZ)
 
 
+def test_300_networks_checked_on_every_hit(env):
+    # Networks are parsed once, when the record is cached; a hit still
+    # checks them (event: one process, so the later requests are hits of
+    # its own cache).
+    store, h = env
+    far = store.create("alice", scopes=["dns"], allow_ip=["10.0.0.0/8"])
+    near = store.create("alice", scopes=["dns"],
+                        allow_ip=["10.0.0.0/8", "::1", "127.0.0.0/8"])
+    h.mark()
+    for _ in range(4):
+        assert status(h, far) == 401
+        assert status(h, near) == 200
+    log = h.log_since_mark()
+    assert f"{HIT}: token {near['id']} found in the cache" in log
+    assert f"{HIT}: token {far['id']} found in the cache" in log
+    assert log.count(f"token {far['id']}: address_not_allowed") == 4
+    h.check_logs(store.secrets, allow=ALLOW_AUTHZ)
+
+
 def _warm(h, tok, want=200):
     for _ in range(4):
         assert status(h, tok) == want

@@ -71,6 +71,30 @@ START_TEST(net_parse)
 }
 END_TEST
 
+/* A list parsed once gives the answers at_nets_allow gives on the text. */
+START_TEST(nets_contain)
+{
+    const char *list = "10.0.0.0/8, 192.168.0.0/16 ::1\t127.0.0.0/8";
+    apr_array_header_t *a = at_nets_parse_list(list, tp);
+    const at_net_t *n;
+
+    ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(a->nelts, 4);
+    n = (const at_net_t *)a->elts;
+    ck_assert_int_eq(at_nets_contain(n, a->nelts, "127.0.0.1"), 1);
+    ck_assert_int_eq(at_nets_contain(n, a->nelts, "::ffff:10.1.2.3"), 1);
+    ck_assert_int_eq(at_nets_contain(n, a->nelts, "::1"), 1);
+    ck_assert_int_eq(at_nets_contain(n, a->nelts, "192.169.0.1"), 0);
+    ck_assert_int_eq(at_nets_contain(n, a->nelts, "::2"), 0);
+    ck_assert_int_eq(at_nets_contain(n, a->nelts, "127.0.0.1/8"), 0);
+    ck_assert_int_eq(at_nets_contain(n, a->nelts, "localhost"), 0);
+    ck_assert_int_eq(at_nets_contain(n, a->nelts, NULL), 0);
+    ck_assert_int_eq(at_nets_contain(n, 0, "203.0.113.9"), 1);
+    ck_assert_ptr_null(at_nets_parse_list("10.0.0.0/8 nope", tp));
+    ck_assert_int_eq(at_nets_parse_list(" , ", tp)->nelts, 0);
+}
+END_TEST
+
 static Suite *nets_suite(void)
 {
     Suite *s = suite_create("nets");
@@ -78,6 +102,7 @@ static Suite *nets_suite(void)
 
     tcase_add_loop_test(tc, nets_within, 0, ARRAY_LEN(cases));
     tcase_add_test(tc, net_parse);
+    tcase_add_test(tc, nets_contain);
     suite_add_tcase(s, tc);
     return s;
 }
