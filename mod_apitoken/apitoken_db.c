@@ -24,6 +24,8 @@ static const char default_driver_dir[] = AT_DBI_DRIVERDIR;
 
 #include <stdio.h>
 #include <unistd.h>
+#include <signal.h>
+#include <pthread.h>
 #include <errno.h>
 
 #include <httpd.h>
@@ -343,8 +345,8 @@ static void *APR_THREAD_FUNC closer_run(apr_thread_t *t, void *unused)
     return NULL;
 }
 
-/* Runs before pool_close (registered after it): the thread must be gone
- * before the pool is. */
+/* Runs before pool_close and before pchild's subpools go: the thread must
+ * be gone before the reslist and its own pool are. */
 static apr_status_t closer_stop(void *unused)
 {
     apr_status_t rv;
@@ -362,6 +364,7 @@ void apitoken_db_child_init(apr_pool_t *pchild, server_rec *s)
     apitoken_global_t *g = apitoken_global;
     const char *err = NULL;
     int threads = 1, hmax;
+    sigset_t all, old;
     apr_status_t rv;
 
     child.s = s;
@@ -404,10 +407,17 @@ void apitoken_db_child_init(apr_pool_t *pchild, server_rec *s)
      * stuck database must not hold every worker: 503 after a while. */
     apr_reslist_timeout_set(child.list, apr_time_from_sec(ACQUIRE_TIMEOUT));
     child.stop = 0;
-    if (apr_thread_create(&child.closer, NULL, closer_run, NULL, pchild)
-        == APR_SUCCESS) {
-        apr_pool_cleanup_register(pchild, NULL, closer_stop,
-                                  apr_pool_cleanup_null);
+    /* The thread starts with every signal blocked: prefork's handlers end
+     * the process from whichever thread takes the signal, and this one
+     * must never be it. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rv = apr_thread_create(&child.closer, NULL, closer_run, NULL, pchild);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rv == APR_SUCCESS) {
+        /* A pre-cleanup: the thread lives in a subpool of pchild, which
+         * is destroyed before pchild's own cleanups run. */
+        apr_pool_pre_cleanup_register(pchild, NULL, closer_stop);
     }
     else {
         child.closer = NULL;
