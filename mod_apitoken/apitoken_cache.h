@@ -32,9 +32,6 @@ typedef struct apitoken_nets_t {
 } apitoken_nets_t;
 
 #define APITOKEN_CACHE_MUTEX      "apitoken-cache"
-/* How often one process reads the marker, and when it stops trusting it. */
-#define APITOKEN_MARKER_INTERVAL_MS 500
-#define APITOKEN_MARKER_STALE_MS    2000
 /* Unknown ids are remembered this long at most (and never past the TTL). */
 #define APITOKEN_NEGATIVE_TTL 5
 
