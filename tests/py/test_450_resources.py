@@ -41,8 +41,11 @@ AliasMatch "^/(dns|files|nores)/" "@ROOT@/htdocs/a/ok.txt"
 
 ALLOW = ALLOW_AUTHZ + [r"APT03003: Require apitoken-resource without"]
 
+# Every engine under both MPMs the issue names.
 COMBOS = [("sqlite3", "event"), ("sqlite3", "prefork"),
           pytest.param(("pgsql", "event"), marks=pytest.mark.external),
+          pytest.param(("pgsql", "prefork"), marks=pytest.mark.external),
+          pytest.param(("mysql", "event"), marks=pytest.mark.external),
           pytest.param(("mysql", "prefork"), marks=pytest.mark.external)]
 
 
