@@ -11,12 +11,12 @@
 #include <http_config.h>
 #include <http_log.h>
 #include <apr_atomic.h>
-#include <apr_shm.h>
 #include <apr_strings.h>
 
 #include "apitoken_config.h"
 #include "apitoken_db.h"
 #include "apitoken_marker.h"
+#include "apitoken_shm.h"
 #include "apitoken_status.h"
 
 APLOG_USE_MODULE(apitoken);
@@ -58,23 +58,16 @@ int apitoken_marker_ready(void)
  * database, and the first request of the generation reads it again. */
 apr_status_t apitoken_marker_post_config(server_rec *s)
 {
-    apr_pool_t *proc = s->process->pool;
-    apr_shm_t *shm = NULL;
-    void *data = NULL;
+    void *data;
+    int fresh;
     apr_status_t rv;
 
-    apr_pool_userdata_get(&data, MARKER_SHM_KEY, proc);
-    if (!data) {
-        rv = apr_shm_create(&shm, sizeof(node_marker_t), NULL, proc);
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                         "APT05009: cannot create the shared memory for "
-                         "the change marker");
-            return rv;
-        }
-        data = apr_shm_baseaddr_get(shm);
-        apr_pool_userdata_set(data, MARKER_SHM_KEY, apr_pool_cleanup_null,
-                              proc);
+    rv = apitoken_node_shm(&data, &fresh, MARKER_SHM_KEY,
+                           sizeof(node_marker_t), s);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "APT05009: cannot "
+                     "create the shared memory for the change marker");
+        return rv;
     }
     node = data;
     memset(node, 0, sizeof(*node));

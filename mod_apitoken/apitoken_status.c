@@ -13,10 +13,10 @@
 #include <http_protocol.h>
 #include <http_request.h>
 #include <scoreboard.h>
-#include <apr_shm.h>
 #include <apr_strings.h>
 
 #include "apitoken_config.h"
+#include "apitoken_shm.h"
 #include "apitoken_status.h"
 
 APLOG_USE_MODULE(apitoken);
@@ -153,28 +153,21 @@ static void reset(void)
 static int status_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp, server_rec *s)
 {
-    apr_pool_t *proc = s->process->pool;
-    apr_shm_t *shm = NULL;
-    void *data = NULL;
+    void *data;
+    int fresh;
     apr_status_t rv;
 
-    /* The module's statics vanish when httpd reloads it on a restart; the
-     * segment itself lives in the process pool. */
-    apr_pool_userdata_get(&data, SHM_KEY, proc);
-    if (data) {
-        shared = data;
-        return OK;
-    }
-    rv = apr_shm_create(&shm, sizeof(shared_t), NULL, proc);
+    rv = apitoken_node_shm(&data, &fresh, SHM_KEY, sizeof(shared_t), s);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                      "APT08001: cannot create the shared memory for the "
                      "status counters; they stay empty");
         return OK;
     }
-    shared = apr_shm_baseaddr_get(shm);
-    reset();
-    apr_pool_userdata_set(shared, SHM_KEY, apr_pool_cleanup_null, proc);
+    shared = data;
+    if (fresh) {
+        reset();
+    }
     return OK;
 }
 

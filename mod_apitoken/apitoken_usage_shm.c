@@ -32,10 +32,10 @@
 #include <http_log.h>
 #include <http_main.h>
 #include <apr_hash.h>
-#include <apr_shm.h>
 #include <apr_strings.h>
 
 #include "apitoken_config.h"
+#include "apitoken_shm.h"
 #include "apitoken_usage.h"
 
 APLOG_USE_MODULE(apitoken);
@@ -212,24 +212,14 @@ int apitoken_usage_shm_record_due(int on)
 static int usage_shm_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  apr_pool_t *ptemp, server_rec *s)
 {
-    apr_pool_t *proc = s->process->pool;
-    apr_shm_t *shm = NULL;
-    void *data = NULL;
+    void *data;
+    int fresh;
     apr_status_t rv;
 
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    /* Kept over restarts in the process pool (the module's statics are
-     * not); a restart still records the tracking state again. */
-    apr_pool_userdata_get(&data, SHM_KEY, proc);
-    if (data && ((table_t *)data)->magic == MAGIC) {
-        table = data;
-        __atomic_store_n(&table->recorded[0], 0, __ATOMIC_RELEASE);
-        __atomic_store_n(&table->recorded[1], 0, __ATOMIC_RELEASE);
-        return OK;
-    }
-    rv = apr_shm_create(&shm, sizeof(table_t), NULL, proc);
+    rv = apitoken_node_shm(&data, &fresh, SHM_KEY, sizeof(table_t), s);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
                      "APT07003: cannot create the shared memory for the "
@@ -238,11 +228,16 @@ static int usage_shm_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         table = NULL;
         return OK;
     }
-    table = apr_shm_baseaddr_get(shm);
-    memset(table, 0, sizeof(*table));
-    table->magic = MAGIC;
-    table->base = (apr_uint64_t)apr_time_now();
-    apr_pool_userdata_set(table, SHM_KEY, apr_pool_cleanup_null, proc);
+    table = data;
+    if (fresh || table->magic != MAGIC) {
+        memset(table, 0, sizeof(*table));
+        table->magic = MAGIC;
+        table->base = (apr_uint64_t)apr_time_now();
+        return OK;
+    }
+    /* Kept over a restart; the tracking state is recorded again. */
+    __atomic_store_n(&table->recorded[0], 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&table->recorded[1], 0, __ATOMIC_RELEASE);
     return OK;
 }
 
