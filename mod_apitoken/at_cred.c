@@ -10,47 +10,92 @@
 
 #include "at_cred.h"
 
-static int is_b64token_char(unsigned char c)
+/* Byte classes for the one pass over a credential: RFC 6750 b64token
+ * characters (before any '='), control characters (tab included), and
+ * the space that separates parts. */
+#define CC_B64 1
+#define CC_CTL 2
+#define CC_SP  4
+
+static const unsigned char cred_class[256] = {
+    [0x00] = CC_CTL, [0x01] = CC_CTL, [0x02] = CC_CTL, [0x03] = CC_CTL,
+    [0x04] = CC_CTL, [0x05] = CC_CTL, [0x06] = CC_CTL, [0x07] = CC_CTL,
+    [0x08] = CC_CTL, [0x09] = CC_CTL, [0x0a] = CC_CTL, [0x0b] = CC_CTL,
+    [0x0c] = CC_CTL, [0x0d] = CC_CTL, [0x0e] = CC_CTL, [0x0f] = CC_CTL,
+    [0x10] = CC_CTL, [0x11] = CC_CTL, [0x12] = CC_CTL, [0x13] = CC_CTL,
+    [0x14] = CC_CTL, [0x15] = CC_CTL, [0x16] = CC_CTL, [0x17] = CC_CTL,
+    [0x18] = CC_CTL, [0x19] = CC_CTL, [0x1a] = CC_CTL, [0x1b] = CC_CTL,
+    [0x1c] = CC_CTL, [0x1d] = CC_CTL, [0x1e] = CC_CTL, [0x1f] = CC_CTL,
+    [0x7f] = CC_CTL, [' '] = CC_SP,
+    ['-'] = CC_B64, ['.'] = CC_B64, ['_'] = CC_B64, ['~'] = CC_B64,
+    ['+'] = CC_B64, ['/'] = CC_B64,
+    ['0'] = CC_B64, ['1'] = CC_B64, ['2'] = CC_B64, ['3'] = CC_B64,
+    ['4'] = CC_B64, ['5'] = CC_B64, ['6'] = CC_B64, ['7'] = CC_B64,
+    ['8'] = CC_B64, ['9'] = CC_B64,
+    ['A'] = CC_B64, ['B'] = CC_B64, ['C'] = CC_B64, ['D'] = CC_B64,
+    ['E'] = CC_B64, ['F'] = CC_B64, ['G'] = CC_B64, ['H'] = CC_B64,
+    ['I'] = CC_B64, ['J'] = CC_B64, ['K'] = CC_B64, ['L'] = CC_B64,
+    ['M'] = CC_B64, ['N'] = CC_B64, ['O'] = CC_B64, ['P'] = CC_B64,
+    ['Q'] = CC_B64, ['R'] = CC_B64, ['S'] = CC_B64, ['T'] = CC_B64,
+    ['U'] = CC_B64, ['V'] = CC_B64, ['W'] = CC_B64, ['X'] = CC_B64,
+    ['Y'] = CC_B64, ['Z'] = CC_B64,
+    ['a'] = CC_B64, ['b'] = CC_B64, ['c'] = CC_B64, ['d'] = CC_B64,
+    ['e'] = CC_B64, ['f'] = CC_B64, ['g'] = CC_B64, ['h'] = CC_B64,
+    ['i'] = CC_B64, ['j'] = CC_B64, ['k'] = CC_B64, ['l'] = CC_B64,
+    ['m'] = CC_B64, ['n'] = CC_B64, ['o'] = CC_B64, ['p'] = CC_B64,
+    ['q'] = CC_B64, ['r'] = CC_B64, ['s'] = CC_B64, ['t'] = CC_B64,
+    ['u'] = CC_B64, ['v'] = CC_B64, ['w'] = CC_B64, ['x'] = CC_B64,
+    ['y'] = CC_B64, ['z'] = CC_B64
+};
+
+/* What one pass over s[0..len) found. */
+typedef struct scan_t {
+    int ctl;         /* a control character */
+    int space;       /* a space */
+    int b64token;    /* the whole is one b64token */
+} scan_t;
+
+static void scan(scan_t *sc, const char *s, apr_size_t len)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-           || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
-           || c == '~' || c == '+' || c == '/';
+    apr_size_t i;
+    unsigned int seen = 0;
+    int in_pad = 0, bad = 0;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        unsigned int k = cred_class[c];
+
+        seen |= k;
+        if (c == '=') {
+            /* Padding ends the token: at least one character before. */
+            bad |= (i == 0);
+            in_pad = 1;
+        }
+        else if (!(k & CC_B64) || in_pad) {
+            bad = 1;
+        }
+    }
+    sc->ctl = (seen & CC_CTL) != 0;
+    sc->space = (seen & CC_SP) != 0;
+    sc->b64token = len > 0 && !bad;
 }
 
 int at_cred_is_b64token(const char *s, apr_size_t len)
 {
-    apr_size_t i = 0;
+    scan_t sc;
 
     if (s == NULL) {
         return 0;
     }
-    while (i < len && is_b64token_char((unsigned char)s[i])) {
-        i++;
-    }
-    if (i == 0) {
-        return 0;
-    }
-    while (i < len && s[i] == '=') {
-        i++;
-    }
-    return i == len;
+    scan(&sc, s, len);
+    return sc.b64token;
 }
 
-static int is_ctl(unsigned char c)
+/* The token part s[0..n), as a string: s itself when it already ends the
+ * NUL-terminated value (no copy), else a copy. */
+static const char *token_string(const char *s, apr_size_t n, apr_pool_t *p)
 {
-    return c < 0x20 || c == 0x7f;
-}
-
-static int has_ctl(const char *s, apr_size_t len)
-{
-    apr_size_t i;
-
-    for (i = 0; i < len; i++) {
-        if (is_ctl((unsigned char)s[i])) {
-            return 1;
-        }
-    }
-    return 0;
+    return s[n] == '\0' ? s : apr_pstrmemdup(p, s, n);
 }
 
 static int b64_value(unsigned char c)
@@ -127,6 +172,7 @@ static at_cred_status_t split_user_token(at_cred_t *out, const char *s,
     }
     out->user = apr_pstrmemdup(p, s, ulen);
     out->token = apr_pstrmemdup(p, colon + 1, n - ulen - 1);
+    out->token_len = n - ulen - 1;
     return AT_CRED_FOUND;
 }
 
@@ -138,6 +184,8 @@ at_cred_status_t at_cred_parse_authorization(at_cred_t *out, const char *value,
     const char *s, *end, *scheme, *cred;
     apr_size_t slen, clen, vlen;
     at_form_t form = AT_FORM_NONE;
+    int trimmed_tab = 0;
+    scan_t sc;
 
     memset(out, 0, sizeof(*out));
     *why = NULL;
@@ -150,10 +198,10 @@ at_cred_status_t at_cred_parse_authorization(at_cred_t *out, const char *value,
     end = value + vlen;
     /* httpd trims the field value; be as lenient with what remains. */
     while (s < end && (*s == ' ' || *s == '\t')) {
-        s++;
+        trimmed_tab |= *s++ == '\t';
     }
     while (end > s && (end[-1] == ' ' || end[-1] == '\t')) {
-        end--;
+        trimmed_tab |= *--end == '\t';
     }
     scheme = s;
     while (s < end && *s != ' ' && *s != '\t') {
@@ -188,32 +236,36 @@ at_cred_status_t at_cred_parse_authorization(at_cred_t *out, const char *value,
         return AT_CRED_ABSENT;
     }
     out->form = form;
-    if (has_ctl(value, vlen)) {
-        *why = "control character in Authorization header";
-        return AT_CRED_MALFORMED;
-    }
     /* One or more spaces separate the scheme from the credentials. */
     while (s < end && *s == ' ') {
         s++;
     }
     cred = s;
     clen = (apr_size_t)(end - cred);
+    /* One pass over the credentials; the scheme held no control
+     * character (it matched a word), so only the trimmed tabs remain. */
+    scan(&sc, cred, clen);
+    if (sc.ctl || trimmed_tab) {
+        *why = "control character in Authorization header";
+        return AT_CRED_MALFORMED;
+    }
     if (clen == 0) {
         *why = "empty credentials";
         return AT_CRED_MALFORMED;
     }
-    if (memchr(cred, ' ', clen) != NULL) {
+    if (sc.space) {
         *why = "extra parts after the credentials";
         return AT_CRED_MALFORMED;
     }
 
     switch (form) {
     case AT_FORM_BEARER:
-        if (!at_cred_is_b64token(cred, clen)) {
+        if (!sc.b64token) {
             *why = "token has characters outside RFC 6750 b64token";
             return AT_CRED_MALFORMED;
         }
-        out->token = apr_pstrmemdup(p, cred, clen);
+        out->token = token_string(cred, clen, p);
+        out->token_len = clen;
         return AT_CRED_FOUND;
 
     case AT_FORM_SCHEME:
@@ -233,12 +285,16 @@ at_cred_status_t at_cred_parse_authorization(at_cred_t *out, const char *value,
             dec = apr_palloc(p, (apr_size_t)apr_base64_decode_len(enc) + 1);
             dlen = apr_base64_decode(dec, enc);
         }
-        if (dlen < 0 || memchr(dec, '\0', (apr_size_t)dlen) != NULL
-            || has_ctl(dec, (apr_size_t)dlen)) {
+        if (dlen < 0) {
+            *why = "invalid base64 in Basic credentials";
+            return AT_CRED_MALFORMED;
+        }
+        scan(&sc, dec, (apr_size_t)dlen);      /* NUL is a control too */
+        if (sc.ctl) {
             *why = "control character in Basic credentials";
             return AT_CRED_MALFORMED;
         }
-        if (memchr(dec, ' ', (apr_size_t)dlen) != NULL) {
+        if (sc.space) {
             *why = "space in Basic credentials";
             return AT_CRED_MALFORMED;
         }
@@ -256,6 +312,8 @@ at_cred_status_t at_cred_parse_bare(at_cred_t *out, const char *value,
                                     const char **why, apr_pool_t *p)
 {
     const char *s, *end;
+    apr_size_t n;
+    scan_t sc;
 
     memset(out, 0, sizeof(*out));
     *why = NULL;
@@ -276,18 +334,21 @@ at_cred_status_t at_cred_parse_bare(at_cred_t *out, const char *value,
         *why = "empty token";
         return AT_CRED_MALFORMED;
     }
-    if (has_ctl(s, (apr_size_t)(end - s))) {
+    n = (apr_size_t)(end - s);
+    scan(&sc, s, n);
+    if (sc.ctl) {
         *why = "control character in token header";
         return AT_CRED_MALFORMED;
     }
-    if (memchr(s, ' ', (apr_size_t)(end - s)) != NULL) {
+    if (sc.space) {
         *why = "extra parts after the token";
         return AT_CRED_MALFORMED;
     }
-    if (!at_cred_is_b64token(s, (apr_size_t)(end - s))) {
+    if (!sc.b64token) {
         *why = "token has characters outside RFC 6750 b64token";
         return AT_CRED_MALFORMED;
     }
-    out->token = apr_pstrmemdup(p, s, (apr_size_t)(end - s));
+    out->token = token_string(s, n, p);
+    out->token_len = n;
     return AT_CRED_FOUND;
 }

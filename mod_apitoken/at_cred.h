@@ -25,7 +25,9 @@ typedef enum {
 typedef struct at_cred_t {
     at_form_t form;
     const char *user;    /* SCHEME and BASIC: the user part; else NULL */
-    const char *token;   /* the token string as sent (not yet parsed) */
+    const char *token;   /* the token string as sent (not yet parsed);
+                          * may point into the header value */
+    apr_size_t token_len;
 } at_cred_t;
 
 /* Parse the value of one Authorization header.  bearer / basic say whether

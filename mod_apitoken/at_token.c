@@ -102,15 +102,19 @@ static apr_uint32_t crc32_of(const char *s, apr_size_t len)
 
 /* CRC as AT_CHECKSUM_LEN base62 digits, most significant first
  * (62^6 > 2^32, so six digits always suffice). */
-static void checksum_b62(char *out, const char *s, apr_size_t len)
+static void checksum_digits(char *out, apr_uint32_t v)
 {
-    apr_uint32_t v = crc32_of(s, len);
     int i;
 
     for (i = AT_CHECKSUM_LEN - 1; i >= 0; i--) {
         out[i] = b62[v % 62];
         v /= 62;
     }
+}
+
+static void checksum_b62(char *out, const char *s, apr_size_t len)
+{
+    checksum_digits(out, crc32_of(s, len));
 }
 
 int at_prefix_valid(const char *prefix)
@@ -216,11 +220,37 @@ apr_status_t at_token_generate(at_token_t *tok, char *out, const char *prefix)
     return at_token_regenerate(tok, out, prefix, id);
 }
 
+/* Character classes of the token alphabet, for the one pass of
+ * at_token_parse: base62, and what a prefix may hold ([a-z0-9]). */
+#define TC_B62    1
+#define TC_PREFIX 2
+
+static const unsigned char token_class[256] = {
+    ['0'] = 3, ['1'] = 3, ['2'] = 3, ['3'] = 3, ['4'] = 3,
+    ['5'] = 3, ['6'] = 3, ['7'] = 3, ['8'] = 3, ['9'] = 3,
+    ['a'] = 3, ['b'] = 3, ['c'] = 3, ['d'] = 3, ['e'] = 3, ['f'] = 3,
+    ['g'] = 3, ['h'] = 3, ['i'] = 3, ['j'] = 3, ['k'] = 3, ['l'] = 3,
+    ['m'] = 3, ['n'] = 3, ['o'] = 3, ['p'] = 3, ['q'] = 3, ['r'] = 3,
+    ['s'] = 3, ['t'] = 3, ['u'] = 3, ['v'] = 3, ['w'] = 3, ['x'] = 3,
+    ['y'] = 3, ['z'] = 3,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1
+};
+
+/* One pass over the string: the alphabet, where the prefix ends, whether
+ * it holds only [a-z0-9], and the CRC of everything before the checksum
+ * (the body has a fixed length, so where the checksum starts is known
+ * before the pass). */
 at_token_status_t at_token_parse(at_token_t *tok, const char *str,
                                  apr_size_t len, const char *expected_prefix)
 {
     char sum[AT_CHECKSUM_LEN];
-    apr_size_t i, us = 0, plen;
+    apr_size_t i, us = 0, plen, crc_len;
+    apr_size_t first_other = len;   /* first byte not in [a-z0-9] */
+    apr_uint32_t crc = 0xFFFFFFFFu;
     int have_us = 0;
 
     if (tok != NULL) {
@@ -232,38 +262,40 @@ at_token_status_t at_token_parse(at_token_t *tok, const char *str,
     if (len > AT_TOKEN_MAX) {
         return AT_TOKEN_TOO_LONG;
     }
+    crc_len = len > AT_CHECKSUM_LEN ? len - AT_CHECKSUM_LEN : 0;
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)str[i];
+        unsigned char k = token_class[c];
+
+        if (!(k & TC_PREFIX) && first_other == len) {
+            first_other = i;
+        }
         if (c == '_') {
             /* The body is pure base62, so the last '_' ends the prefix. */
             us = i;
             have_us = 1;
         }
-        else if (!is_b62(c)) {
+        else if (!k) {
             return AT_TOKEN_BAD_CHAR;
         }
-    }
-    if (!have_us) {
-        return AT_TOKEN_BAD_PREFIX;
+        if (i < crc_len) {
+            crc = crc_table[(crc ^ c) & 0xFF] ^ (crc >> 8);
+        }
     }
     plen = us;
-    if (plen == 0 || plen > AT_PREFIX_MAX) {
+    /* A valid prefix: 1..AT_PREFIX_MAX of [a-z0-9], a letter first, so
+     * the first byte outside [a-z0-9] is the '_' that ends it. */
+    if (!have_us || plen == 0 || plen > AT_PREFIX_MAX || first_other != us
+        || !(str[0] >= 'a' && str[0] <= 'z')
+        || (expected_prefix
+            && (strlen(expected_prefix) != plen
+                || memcmp(str, expected_prefix, plen) != 0))) {
         return AT_TOKEN_BAD_PREFIX;
-    }
-    {
-        char prefix[AT_PREFIX_MAX + 1];
-
-        memcpy(prefix, str, plen);
-        prefix[plen] = '\0';
-        if (!at_prefix_valid(prefix)
-            || (expected_prefix && strcmp(prefix, expected_prefix) != 0)) {
-            return AT_TOKEN_BAD_PREFIX;
-        }
     }
     if (len - plen - 1 != AT_BODY_LEN) {
         return AT_TOKEN_BAD_LENGTH;
     }
-    checksum_b62(sum, str, len - AT_CHECKSUM_LEN);
+    checksum_digits(sum, crc ^ 0xFFFFFFFFu);
     if (CRYPTO_memcmp(sum, str + len - AT_CHECKSUM_LEN, AT_CHECKSUM_LEN) != 0) {
         return AT_TOKEN_BAD_CHECKSUM;
     }
@@ -333,28 +365,70 @@ static int sha256_reused(unsigned char *md, unsigned int *mdlen,
            && EVP_DigestFinal_ex(ctx, md, mdlen) == 1;
 }
 
-void at_token_digest(char *hex, const char *secret)
+int at_token_digest_bytes(unsigned char *md, const char *secret)
 {
-    static const char hx[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0, i;
+    unsigned int mdlen = 0;
 
     pthread_once(&sha256_once, sha256_fetch);
     if ((!sha256_reused(md, &mdlen, secret)
          && EVP_Digest(secret, strlen(secret), md, &mdlen,
                        sha256_md ? sha256_md : EVP_sha256(), NULL) != 1)
-        || mdlen * 2 != AT_DIGEST_HEX_LEN) {
-        /* Cannot happen with a working libcrypto; an empty digest never
-         * equals a stored one, so failure denies. */
+        || mdlen != AT_DIGEST_LEN) {
+        /* Cannot happen with a working libcrypto. */
+        return 0;
+    }
+    return 1;
+}
+
+void at_token_digest(char *hex, const char *secret)
+{
+    static const char hx[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int i;
+
+    if (!at_token_digest_bytes(md, secret)) {
+        /* An empty digest never equals a stored one, so failure denies. */
         hex[0] = '\0';
         return;
     }
-    for (i = 0; i < mdlen; i++) {
+    for (i = 0; i < AT_DIGEST_LEN; i++) {
         hex[2 * i] = hx[md[i] >> 4];
         hex[2 * i + 1] = hx[md[i] & 0xF];
     }
-    hex[2 * mdlen] = '\0';
+    hex[2 * AT_DIGEST_LEN] = '\0';
     OPENSSL_cleanse(md, sizeof(md));
+}
+
+static int hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+int at_digest_from_hex(unsigned char *md, const char *hex)
+{
+    apr_size_t i;
+
+    if (hex == NULL) {
+        return 0;
+    }
+    /* Lower case only: the store writes it so, and a digest compared as
+     * text never matched another spelling. */
+    for (i = 0; i < AT_DIGEST_LEN; i++) {
+        int hi = hex_value((unsigned char)hex[2 * i]);
+        int lo = hi < 0 ? -1 : hex_value((unsigned char)hex[2 * i + 1]);
+
+        if (lo < 0) {
+            return 0;
+        }
+        md[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return hex[2 * AT_DIGEST_LEN] == '\0';
 }
 
 int at_digest_equal(const char *a, const char *b)

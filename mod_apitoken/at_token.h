@@ -16,7 +16,8 @@
 #define AT_CHECKSUM_LEN  6
 #define AT_BODY_LEN      (AT_ID_LEN + AT_SECRET_LEN + AT_CHECKSUM_LEN)
 #define AT_TOKEN_MAX     (AT_PREFIX_MAX + 1 + AT_BODY_LEN)
-#define AT_DIGEST_HEX_LEN 64
+#define AT_DIGEST_LEN    32
+#define AT_DIGEST_HEX_LEN (2 * AT_DIGEST_LEN)
 #define AT_DEFAULT_PREFIX "apt"
 
 typedef struct at_token_t {
@@ -63,6 +64,13 @@ const char *at_token_status_str(at_token_status_t st);
 
 /* Lower-case hex SHA-256 of the secret into hex (AT_DIGEST_HEX_LEN + 1). */
 void at_token_digest(char *hex, const char *secret);
+
+/* SHA-256 of the secret into md (AT_DIGEST_LEN bytes); 0 on failure. */
+int at_token_digest_bytes(unsigned char *md, const char *secret);
+
+/* A stored digest (exactly AT_DIGEST_HEX_LEN lower-case hex digits) as
+ * AT_DIGEST_LEN bytes; 0 when hex is not one. */
+int at_digest_from_hex(unsigned char *md, const char *hex);
 
 /* Constant-time comparison of two hex digests; 0 when either is NULL or the
  * lengths differ. */

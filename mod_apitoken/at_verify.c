@@ -7,6 +7,8 @@
 #include <apr_strings.h>
 #include <arpa/inet.h>
 
+#include <openssl/crypto.h>
+
 #include "at_time.h"
 #include "at_verify.h"
 
@@ -146,21 +148,47 @@ int at_nets_allow(const char *nets, const char *ip, apr_pool_t *p)
     return n == 0;
 }
 
-at_reason_t at_verify_record(const at_token_rec_t *rec, const at_token_t *tok,
-                             at_time_t now, const char *client_ip,
-                             const char *user, apr_pool_t *p)
+void at_verify_prepare(at_verify_prep_t *v, const at_token_rec_t *rec,
+                       apr_pool_t *p)
 {
-    char hex[AT_DIGEST_HEX_LEN + 1];
+    apr_array_header_t *nets;
+
+    memset(v, 0, sizeof(*v));
+    v->have_digest = at_digest_from_hex(v->digest, rec->digest);
+    v->have_prev = rec->prev_digest != NULL && rec->prev_digest[0] != '\0'
+                   && at_digest_from_hex(v->prev_digest, rec->prev_digest);
+    if (p == NULL) {
+        return;
+    }
+    /* NULL: a word that does not parse; the text is checked then, and
+     * fails closed. */
+    nets = at_nets_parse_list(rec->allowed_nets, p);
+    if (nets != NULL) {
+        v->nets = (const at_net_t *)nets->elts;
+        v->n_nets = nets->nelts;
+        v->nets_parsed = 1;
+    }
+}
+
+at_reason_t at_verify_prepared(const at_token_rec_t *rec,
+                               const at_verify_prep_t *v,
+                               const at_token_t *tok, at_time_t now,
+                               const char *client_ip, const char *user,
+                               apr_pool_t *p)
+{
+    unsigned char md[AT_DIGEST_LEN];
     at_reason_t r = AT_REASON_OK;
+    int ok;
 
     if (rec == NULL || tok == NULL || rec->id == NULL
         || strcmp(rec->id, tok->id) != 0) {
         return AT_REASON_UNKNOWN_ID;
     }
-    at_token_digest(hex, tok->secret);
-    if (!at_digest_equal(hex, rec->digest)) {
-        if (rec->prev_digest != NULL && rec->prev_digest[0] != '\0'
-            && at_digest_equal(hex, rec->prev_digest)) {
+    ok = at_token_digest_bytes(md, tok->secret);
+    if (!ok || !v->have_digest
+        || CRYPTO_memcmp(md, v->digest, AT_DIGEST_LEN) != 0) {
+        if (ok && v->have_prev
+            && CRYPTO_memcmp(md, v->prev_digest, AT_DIGEST_LEN) == 0) {
             if (now >= rec->prev_until) {
                 r = AT_REASON_ROTATED_OUT;
             }
@@ -169,6 +197,7 @@ at_reason_t at_verify_record(const at_token_rec_t *rec, const at_token_t *tok,
             r = AT_REASON_WRONG_SECRET;
         }
     }
+    OPENSSL_cleanse(md, sizeof(md));
     if (r != AT_REASON_OK) {
         return r;
     }
@@ -186,8 +215,26 @@ at_reason_t at_verify_record(const at_token_rec_t *rec, const at_token_t *tok,
     }
     if (client_ip != NULL && rec->allowed_nets != NULL
         && rec->allowed_nets[0] != '\0'
-        && !at_nets_allow(rec->allowed_nets, client_ip, p)) {
+        && !(v->nets_parsed
+             ? at_nets_contain(v->nets, v->n_nets, client_ip)
+             : at_nets_allow(rec->allowed_nets, client_ip, p))) {
         return AT_REASON_ADDRESS;
     }
     return AT_REASON_OK;
+}
+
+at_reason_t at_verify_record(const at_token_rec_t *rec, const at_token_t *tok,
+                             at_time_t now, const char *client_ip,
+                             const char *user, apr_pool_t *p)
+{
+    at_verify_prep_t v;
+    at_reason_t r;
+
+    if (rec == NULL) {
+        return AT_REASON_UNKNOWN_ID;
+    }
+    at_verify_prepare(&v, rec, NULL);
+    r = at_verify_prepared(rec, &v, tok, now, client_ip, user, p);
+    OPENSSL_cleanse(&v, sizeof(v));
+    return r;
 }

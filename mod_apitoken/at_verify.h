@@ -3,6 +3,7 @@
 #define AT_VERIFY_H
 
 #include <apr_pools.h>
+#include "at_nets.h"
 #include "at_token.h"
 #include "at_store.h"
 
@@ -41,6 +42,33 @@ at_reason_t at_reason_from_parse(at_token_status_t st);
 at_reason_t at_verify_record(const at_token_rec_t *rec, const at_token_t *tok,
                              at_time_t now, const char *client_ip,
                              const char *user, apr_pool_t *p);
+
+/* What a record needs decoded before a check, done once when a cache
+ * keeps the record: its digests as bytes and its networks parsed.
+ * nets_parsed 0: the list (if any) is checked as text, which fails closed
+ * on a word that does not parse. */
+typedef struct at_verify_prep_t {
+    unsigned char digest[AT_DIGEST_LEN];
+    unsigned char prev_digest[AT_DIGEST_LEN];
+    int have_digest;            /* rec->digest is a well-formed digest */
+    int have_prev;
+    const at_net_t *nets;       /* rec->allowed_nets parsed */
+    int n_nets;
+    int nets_parsed;
+} at_verify_prep_t;
+
+/* Decode rec's digests into v; with p set, parse its networks too (the
+ * array lives in p).  A malformed digest matches nothing. */
+void at_verify_prepare(at_verify_prep_t *v, const at_token_rec_t *rec,
+                       apr_pool_t *p);
+
+/* at_verify_record on a prepared record: the same decision, with the
+ * digests compared as AT_DIGEST_LEN bytes in constant time. */
+at_reason_t at_verify_prepared(const at_token_rec_t *rec,
+                               const at_verify_prep_t *v,
+                               const at_token_t *tok, at_time_t now,
+                               const char *client_ip, const char *user,
+                               apr_pool_t *p);
 
 /* What a client that has shown it holds the token's secret may be told
  * about a refusal, for error_description: "the token expired at ...",

@@ -326,6 +326,98 @@ START_TEST(error_text)
 }
 END_TEST
 
+/* The prepared check (digests as bytes, networks parsed once) decides
+ * exactly as the check of the text, record by record. */
+START_TEST(prepared_same_decision)
+{
+    static const char *const nets_cases[] = {
+        "", "127.0.0.0/8", "10.0.0.0/8", "10.0.0.0/8 ::1", "bogus/99",
+        "127.0.0.1 not-an-address"
+    };
+    char upper[AT_DIGEST_HEX_LEN + 1], prevhex[AT_DIGEST_HEX_LEN + 1];
+    at_token_t other;
+    char otherstr[AT_TOKEN_MAX + 1];
+    int i, k;
+
+    ck_assert_int_eq(at_token_generate(&other, otherstr, "apt"),
+                     APR_SUCCESS);
+    for (k = 0; k < 8; k++) {
+        for (i = 0; i < (int)ARRAY_LEN(nets_cases); i++) {
+            at_verify_prep_t v;
+            at_reason_t a, b;
+
+            make_pair();
+            rec.allowed_nets = nets_cases[i];
+            switch (k) {
+            case 1:                      /* upper-case hex never matched */
+                strcpy(upper, digest);
+                for (char *c = upper; *c; c++) {
+                    *c = (char)(*c >= 'a' && *c <= 'f' ? *c - 32 : *c);
+                }
+                rec.digest = upper;
+                break;
+            case 2:                      /* truncated digest */
+                digest[40] = '\0';
+                break;
+            case 3:                      /* previous secret, in grace */
+                at_token_digest(prevhex, tok.secret);
+                at_token_digest(digest, other.secret);
+                rec.prev_digest = prevhex;
+                rec.prev_until = NOW + 10;
+                break;
+            case 4:                      /* previous secret, grace over */
+                at_token_digest(prevhex, tok.secret);
+                at_token_digest(digest, other.secret);
+                rec.prev_digest = prevhex;
+                rec.prev_until = NOW;
+                break;
+            case 5:
+                rec.revoked_at = NOW - 1;
+                break;
+            case 6:
+                rec.expires_at = NOW;
+                break;
+            case 7:                      /* wrong secret */
+                at_token_digest(digest, other.secret);
+                break;
+            }
+            a = at_verify_record(&rec, &tok, NOW, "127.0.0.1", "alice", tp);
+            at_verify_prepare(&v, &rec, tp);
+            b = at_verify_prepared(&rec, &v, &tok, NOW, "127.0.0.1",
+                                   "alice", tp);
+            ck_assert_msg(a == b, "case %d nets '%s': text %s, prepared %s",
+                          k, nets_cases[i], at_reason_str(a),
+                          at_reason_str(b));
+        }
+    }
+    make_pair();
+    rec.allowed_nets = "10.0.0.0/8";
+    ck_assert_int_eq(at_verify_record(&rec, &tok, NOW, "127.0.0.1", NULL,
+                                      tp), AT_REASON_ADDRESS);
+}
+END_TEST
+
+START_TEST(digest_from_hex)
+{
+    unsigned char md[AT_DIGEST_LEN], want[AT_DIGEST_LEN];
+    char hex[AT_DIGEST_HEX_LEN + 2];
+
+    ck_assert_int_eq(at_token_digest_bytes(want, "secret"), 1);
+    at_token_digest(hex, "secret");
+    ck_assert_int_eq(at_digest_from_hex(md, hex), 1);
+    ck_assert_mem_eq(md, want, AT_DIGEST_LEN);
+    ck_assert_int_eq(at_digest_from_hex(md, NULL), 0);
+    ck_assert_int_eq(at_digest_from_hex(md, ""), 0);
+    strcat(hex, "0");                          /* one digit too many */
+    ck_assert_int_eq(at_digest_from_hex(md, hex), 0);
+    hex[AT_DIGEST_HEX_LEN] = '\0';
+    hex[7] = 'g';
+    ck_assert_int_eq(at_digest_from_hex(md, hex), 0);
+    hex[7] = 'A';
+    ck_assert_int_eq(at_digest_from_hex(md, hex), 0);
+}
+END_TEST
+
 static Suite *verify_suite(void)
 {
     Suite *s = suite_create("at_verify");
@@ -342,6 +434,8 @@ static Suite *verify_suite(void)
     tcase_add_test(tc, reason_strings);
     tcase_add_test(tc, descriptions);
     tcase_add_test(tc, error_text);
+    tcase_add_test(tc, prepared_same_decision);
+    tcase_add_test(tc, digest_from_hex);
     suite_add_tcase(s, tc);
     return s;
 }
