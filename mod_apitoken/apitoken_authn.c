@@ -21,9 +21,8 @@
 #include "at_verify.h"
 #include "apitoken_authn.h"
 #include "apitoken_config.h"
-#include "apitoken_db.h"
 #include "apitoken_error.h"
-#include "apitoken_cache.h"
+#include "apitoken_record.h"
 #include "apitoken_status.h"
 
 APLOG_USE_MODULE(apitoken);
@@ -34,10 +33,6 @@ int apitoken_is_ours(request_rec *r)
 
     return t && !strcasecmp(t, APITOKEN_AUTH_TYPE);
 }
-
-/* The record of this request, or of the request it was derived from
- * (subrequests and internal redirects keep the identity). */
-#define REQ_KEY "apitoken_req"
 
 /* What a successful authentication leaves on the request
  * (r->request_config). */
@@ -54,8 +49,6 @@ struct apitoken_req_t {
 
 apitoken_req_t *apitoken_req_get(request_rec *r)
 {
-    apr_pool_t *p = r->pool;
-    void *data;
     int n;
 
     for (n = 0; r && n < 32; ++n) {
@@ -65,14 +58,6 @@ apitoken_req_t *apitoken_req_get(request_rec *r)
             return q;
         }
         r = r->prev ? r->prev : r->main;
-    }
-    /* mod_dir's fast redirect hands the request a subrequest's
-     * request_config; the subrequest pool still descends from ours. */
-    for (n = 0; p && n < 8; ++n, p = apr_pool_parent_get(p)) {
-        if (apr_pool_userdata_get(&data, REQ_KEY, p) == APR_SUCCESS
-            && data) {
-            return data;
-        }
     }
     return NULL;
 }
@@ -246,6 +231,20 @@ static int is_spoof_name(const char *key)
     }
 }
 
+/* Drop the identity headers a client sent; after the walk, as unsetting
+ * moves the table's entries. */
+static void drop_headers(request_rec *r, const apr_array_header_t *names)
+{
+    int i;
+
+    for (i = 0; names && i < names->nelts; ++i) {
+        const char *name = APR_ARRAY_IDX(names, i, const char *);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "APT02003: dropped inbound identity header %s", name);
+        apr_table_unset(r->headers_in, name);
+    }
+}
+
 static void drop_spoofed(request_rec *r)
 {
     const apr_array_header_t *arr = apr_table_elts(r->headers_in);
@@ -258,16 +257,10 @@ static void drop_spoofed(request_rec *r)
             if (!names) {
                 names = apr_array_make(r->pool, 2, sizeof(char *));
             }
-            *(const char **)apr_array_push(names) = e[i].key;
+            APR_ARRAY_PUSH(names, const char *) = e[i].key;
         }
     }
-    /* Unset after the walk: unsetting moves the table's entries. */
-    for (i = 0; names && i < names->nelts; ++i) {
-        const char *name = APR_ARRAY_IDX(names, i, const char *);
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "APT02003: dropped inbound identity header %s", name);
-        apr_table_unset(r->headers_in, name);
-    }
+    drop_headers(r, names);
 }
 
 /* Fixups run after a successful authz, just before the handler: drop
@@ -361,29 +354,77 @@ static const char *user_to_check(const at_cred_t *cred,
     return cred->user;
 }
 
-/* Find the one credential of this request in the forms acc allows.
- * OK with *cred and *header set; DECLINED when there is none;
- * HTTP_BAD_REQUEST (challenge set) when it is malformed or ambiguous. */
+/* The credential-carrying headers of a request and the identity headers
+ * it may not carry, found in one walk over headers_in. */
+typedef struct header_scan_t {
+    count_t auth;                  /* Authorization */
+    count_t *named;                /* one per acc->header_names */
+    apr_array_header_t *spoofed;   /* names to drop */
+} header_scan_t;
+
+static void scan_headers(header_scan_t *hs, request_rec *r,
+                         const apitoken_accept_t *acc)
+{
+    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    int i, k, nnamed = 0;
+
+    memset(hs, 0, sizeof(*hs));
+    while (acc->header_names && acc->header_names[nnamed]) {
+        ++nnamed;
+    }
+    if (nnamed) {
+        hs->named = apr_pcalloc(r->pool, nnamed * sizeof(count_t));
+    }
+    for (i = 0; i < arr->nelts; ++i) {
+        const char *key = e[i].key;
+
+        if (!key) {
+            continue;
+        }
+        if (is_spoof_name(key)) {
+            /* Dropped, and so never read as a credential either. */
+            if (!hs->spoofed) {
+                hs->spoofed = apr_array_make(r->pool, 2, sizeof(char *));
+            }
+            APR_ARRAY_PUSH(hs->spoofed, const char *) = key;
+            continue;
+        }
+        if (!strcasecmp(key, "Authorization")) {
+            count_cb(&hs->auth, key, e[i].val);
+        }
+        for (k = 0; k < nnamed; ++k) {
+            if (!strcasecmp(key, acc->header_names[k])) {
+                count_cb(&hs->named[k], key, e[i].val);
+            }
+        }
+    }
+}
+
+/* Find the one credential of this request in the forms acc allows, and
+ * drop the spoofed identity headers on the way.  OK with *cred and
+ * *header set; DECLINED when there is none; HTTP_BAD_REQUEST (challenge
+ * set) when it is malformed or ambiguous. */
 static int find_credential(at_cred_t *cred, const char **header,
                            request_rec *r, const apitoken_accept_t *acc)
 {
     const char *cred_header = NULL;
     const char *why = NULL;
-    const char *const *h;
-    count_t cnt;
+    header_scan_t hs;
     at_cred_t c;
+    int k;
 
     memset(cred, 0, sizeof(*cred));
+    scan_headers(&hs, r, acc);
+    drop_headers(r, hs.spoofed);
 
     /* httpd folds repeated headers into one "a, b" value; count both ways
      * so two Authorization headers are refused, never half-read. */
-    memset(&cnt, 0, sizeof(cnt));
-    apr_table_do(count_cb, &cnt, r->headers_in, "Authorization", NULL);
-    if (cnt.n > 1) {
+    if (hs.auth.n > 1) {
         return bad_request(r, "more than one Authorization header");
     }
-    if (cnt.n == 1 && (acc->bearer || acc->basic || acc->scheme_words)) {
-        switch (at_cred_parse_authorization(&c, cnt.first, acc->bearer,
+    if (hs.auth.n == 1 && (acc->bearer || acc->basic || acc->scheme_words)) {
+        switch (at_cred_parse_authorization(&c, hs.auth.first, acc->bearer,
                                             acc->basic, acc->scheme_words,
                                             &why, r->pool)) {
         case AT_CRED_MALFORMED:
@@ -397,29 +438,29 @@ static int find_credential(at_cred_t *cred, const char **header,
             break;
         }
     }
-    for (h = acc->header_names; h && *h; ++h) {
-        memset(&cnt, 0, sizeof(cnt));
-        apr_table_do(count_cb, &cnt, r->headers_in, *h, NULL);
-        if (cnt.n == 0) {
+    for (k = 0; hs.named && acc->header_names[k]; ++k) {
+        const char *h = acc->header_names[k];
+
+        if (hs.named[k].n == 0) {
             continue;
         }
-        if (cnt.n > 1) {
+        if (hs.named[k].n > 1) {
             return bad_request(r, apr_psprintf(r->pool, "more than one %s "
-                                               "header", *h));
+                                               "header", h));
         }
-        switch (at_cred_parse_bare(&c, cnt.first, &why, r->pool)) {
+        switch (at_cred_parse_bare(&c, hs.named[k].first, &why, r->pool)) {
         case AT_CRED_MALFORMED:
-            return bad_request(r, apr_psprintf(r->pool, "%s: %s", *h,
+            return bad_request(r, apr_psprintf(r->pool, "%s: %s", h,
                                                why ? why : "malformed"));
         case AT_CRED_FOUND:
             if (cred_header) {
                 return bad_request(r, apr_psprintf(r->pool, "credentials in "
                                                    "both %s and %s",
-                                                   cred_header, *h));
+                                                   cred_header, h));
             }
             *cred = c;
             cred->form = AT_FORM_HEADER;
-            cred_header = *h;
+            cred_header = h;
             break;
         default:
             break;
@@ -429,30 +470,45 @@ static int find_credential(at_cred_t *cred, const char **header,
     return cred_header ? OK : DECLINED;
 }
 
+/* 503: the store cannot answer (already logged). */
+static int unavailable(request_rec *r)
+{
+    apitoken_status_request(r, APITOKEN_ST_DB_UNAVAILABLE);
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+/* The request's identity, for authz, the usage log and the backend. */
+static void set_identity(request_rec *r, const apitoken_entry_t *ent,
+                         const apr_array_header_t *granted,
+                         const char *cred_header)
+{
+    apitoken_req_t *q = apr_pcalloc(r->pool, sizeof(*q));
+
+    q->rec = ent->rec;
+    q->granted = granted;
+    q->cred_header = cred_header;
+    q->scrubbed = r;
+    ap_set_module_config(r->request_config, &apitoken_module, q);
+    r->user = apr_pstrdup(r->pool, ent->rec->owner);
+    set_env(r, q, ent->joined);
+}
+
+/* A straight walk: the credential, the token, the record for its id, the
+ * decision on that record, the identity. */
 int apitoken_check_authn(request_rec *r)
 {
     const apitoken_dir_conf_t *conf;
     const apitoken_accept_t *acc;
-    at_cred_t cred;
+    const apr_array_header_t *granted;
+    const at_token_rec_t *rec;
     const char *cred_header = NULL;
-    const char *prefix = NULL;
-    at_token_t tok;
-    at_token_status_t ts;
-    const at_token_rec_t *rec = NULL;
-    at_token_rec_t *found = NULL;
-    apr_int64_t seq = 0;
-    int cached = 0;
-    apitoken_conn_t *conn;
-    at_store_t *store;
-    at_reason_t reason;
-    apr_status_t rv;
-    apitoken_req_t *q;
-    const apr_array_header_t *granted = NULL;
-    const char *joined = NULL;
-    const apitoken_nets_t *nets = NULL;
-    const char *dberr = NULL;
     const char *bad;
-    const char *id;
+    char id[AT_ID_LEN + 1];
+    apitoken_entry_t ent;
+    at_token_status_t ts;
+    at_reason_t reason;
+    at_cred_t cred;
+    at_token_t tok;
 
     if (!apitoken_is_ours(r)) {
         return DECLINED;
@@ -470,7 +526,6 @@ int apitoken_check_authn(request_rec *r)
                       conf->strip ? "on" : "off",
                       basic_users(conf->basic_user, r->pool));
     }
-    drop_spoofed(r);
     if (find_credential(&cred, &cred_header, r, acc) == HTTP_BAD_REQUEST) {
         return HTTP_BAD_REQUEST;
     }
@@ -486,88 +541,38 @@ int apitoken_check_authn(request_rec *r)
         return HTTP_UNAUTHORIZED;
     }
 
-    ts = at_token_parse(&tok, cred.token, strlen(cred.token), NULL);
+    ts = at_token_parse(&tok, cred.token, cred.token_len, NULL);
     if (ts != AT_TOKEN_OK) {
         return invalid_token(r, NULL, NULL, at_reason_from_parse(ts));
     }
     /* The id is public; the secret is wiped as soon as it has been used. */
-    id = apr_pstrdup(r->pool, tok.id);
+    memcpy(id, tok.id, sizeof(id));
 
-    /* The cache, when on here and its change marker is fresh; otherwise
-     * (TTL 0, marker unreadable) the database decides, or 503. */
-    if (conf->cache_ttl > 0
-        && apitoken_cache_marker(&seq, &prefix, r) == APR_SUCCESS) {
-        cached = 1;
-        if (strcmp(prefix, tok.prefix)) {
-            at_token_wipe(&tok);
-            return invalid_token(r, NULL, id, AT_REASON_WRONG_PREFIX);
-        }
-        switch (apitoken_cache_get(&rec, &granted, &joined, &nets, id, seq,
-                                   conf->cache_ttl, r)) {
-        case APITOKEN_CACHE_UNKNOWN:
-            at_token_wipe(&tok);
-            return invalid_token(r, NULL, id, AT_REASON_UNKNOWN_ID);
-        default:
-            break;
-        }
-    }
-    if (rec) {
-        goto verify;
-    }
-
-    rv = apitoken_db_acquire(&conn, &store, r);
-    if (rv != APR_SUCCESS) {
-        at_token_wipe(&tok);
-        apitoken_status_request(r, APITOKEN_ST_DB_UNAVAILABLE);
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
-    rv = apitoken_db_prefix(&prefix, conn, r);
-    if (rv == APR_SUCCESS && strcmp(prefix, tok.prefix)) {
-        at_token_wipe(&tok);
-        return invalid_token(r, NULL, id, AT_REASON_WRONG_PREFIX);
-    }
-    if (rv == APR_SUCCESS) {
-        apr_time_t t0 = apr_time_now();
-
-        rv = apitoken_db_lookup(&found, conn, id, &dberr, r->pool);
-        apitoken_status_observe_query(apr_time_now() - t0);
-    }
-    else {
-        dberr = at_store_error(store);
-    }
-    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
-        apitoken_db_log_down(r, dberr ? dberr : at_store_error(store));
-        apitoken_db_mark_bad(conn);
-        at_token_wipe(&tok);
-        apitoken_status_request(r, APITOKEN_ST_DB_UNAVAILABLE);
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
-    if (cached) {
-        apitoken_cache_put(id, found, seq, conf->cache_ttl, r);
-    }
-    if (rv == APR_NOTFOUND) {
+    switch (apitoken_record_find(&ent, &tok, conf->cache_ttl, r)) {
+    case APITOKEN_RECORD_FOUND:
+        break;
+    case APITOKEN_RECORD_UNKNOWN:
         at_token_wipe(&tok);
         return invalid_token(r, NULL, id, AT_REASON_UNKNOWN_ID);
+    case APITOKEN_RECORD_WRONG_PREFIX:
+        at_token_wipe(&tok);
+        return invalid_token(r, NULL, id, AT_REASON_WRONG_PREFIX);
+    default:
+        at_token_wipe(&tok);
+        return unavailable(r);
     }
-    rec = found;
-
-verify:
-    /* Networks parsed when the record was cached are checked here, last,
-     * where at_verify_record would check the text. */
-    reason = at_verify_record(rec, &tok, apr_time_sec(r->request_time),
-                              nets && nets->parsed ? NULL : r->useragent_ip,
-                              user_to_check(&cred, conf->basic_user),
-                              r->pool);
-    if (reason == AT_REASON_OK && nets && nets->parsed
-        && rec->allowed_nets && rec->allowed_nets[0]
-        && !at_nets_contain(nets->net, nets->n, r->useragent_ip)) {
-        reason = AT_REASON_ADDRESS;
-    }
+    rec = ent.rec;
+    reason = at_verify_prepared(rec, ent.prep, &tok,
+                                apr_time_sec(r->request_time),
+                                r->useragent_ip,
+                                user_to_check(&cred, conf->basic_user),
+                                r->pool);
     at_token_wipe(&tok);
     if (reason != AT_REASON_OK) {
         return invalid_token(r, rec, rec->id, reason);
     }
 
+    granted = ent.granted;
     if (!granted
         && at_scopes_parse((apr_array_header_t **)&granted,
                            rec->scopes ? rec->scopes : "", &bad,
@@ -578,17 +583,7 @@ verify:
                       rec->id, bad ? bad : "?");
         return invalid_token(r, rec, rec->id, AT_REASON_MALFORMED);
     }
-
-    q = apr_pcalloc(r->pool, sizeof(*q));
-    q->rec = rec;
-    q->granted = granted;
-    q->cred_header = cred_header;
-    q->scrubbed = r;
-    ap_set_module_config(r->request_config, &apitoken_module, q);
-    apr_pool_userdata_setn(q, REQ_KEY, NULL, r->pool);
-
-    r->user = apr_pstrdup(r->pool, rec->owner);
-    set_env(r, q, joined);
+    set_identity(r, &ent, granted, cred_header);
     if (conf->strip) {
         apr_table_unset(r->headers_in, cred_header);
     }

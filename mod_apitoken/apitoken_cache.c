@@ -17,8 +17,10 @@
 #include <apr_atomic.h>
 #include <apr_shm.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
 #include "at_scope.h"
+#include "at_token.h"
 
 #include "apitoken_cache.h"
 #include "apitoken_status.h"
@@ -61,10 +63,12 @@ static struct {
  * that a hot token costs neither the global mutex nor a decode.  A slot
  * holds one immutable entry (one malloc'd block: record, parsed scopes,
  * their joined form) tagged with the shared entry's marker and age, and
- * is trusted by exactly the rules of the shared cache.  Unknown ids are
- * left to the shared cache.  Readers take a reference under the read lock
- * and drop it in r->pool's cleanup, so a replaced entry lives on until
- * the last request using it ends. */
+ * is trusted by exactly the rules of the shared cache.  Readers take a
+ * reference under the read lock and drop it in r->pool's cleanup, so a
+ * replaced entry lives on until the last request using it ends.  Unknown
+ * ids have slots of their own (a copy, no reference), under the same
+ * marker and age rules, so that a client retrying a bad id costs neither
+ * the global mutex nor a scan of the shared cache. */
 #define L1_SLOTS 256
 
 typedef struct l1_entry_t {
@@ -74,12 +78,19 @@ typedef struct l1_entry_t {
     at_token_rec_t rec;
     apr_array_header_t granted;
     const char *joined;
-    apitoken_nets_t nets;        /* rec.allowed_nets, parsed */
+    at_verify_prep_t prep;       /* digests as bytes, networks parsed */
 } l1_entry_t;
+
+typedef struct l1_unknown_t {
+    char id[AT_ID_LEN + 1];      /* "" when the slot is free */
+    apr_int64_t seq;
+    apr_time_t stored_at;
+} l1_unknown_t;
 
 static struct {
     apr_thread_rwlock_t *lock;   /* NULL: off in this process */
     l1_entry_t *slot[L1_SLOTS];
+    l1_unknown_t unknown[L1_SLOTS];
 } l1;
 
 void apitoken_cache_pre_config(apr_pool_t *pconf)
@@ -250,7 +261,8 @@ static void l1_put(const at_token_rec_t *rec, apr_int64_t seq,
                    apr_time_t stored_at, apr_pool_t *p)
 {
     const char *str[N_STRINGS];
-    apr_array_header_t *granted, *nets;
+    apr_array_header_t *granted;
+    at_verify_prep_t prep;
     const char *joined, *bad = NULL;
     apr_size_t size;
     l1_entry_t *e, *old;
@@ -267,7 +279,7 @@ static void l1_put(const at_token_rec_t *rec, apr_int64_t seq,
         return;
     }
     joined = at_scopes_join(granted, p);
-    nets = at_nets_parse_list(rec->allowed_nets, p);
+    at_verify_prepare(&prep, rec, p);
     str[0] = rec->id;
     str[1] = rec->owner;
     str[2] = rec->name;
@@ -276,7 +288,7 @@ static void l1_put(const at_token_rec_t *rec, apr_int64_t seq,
     str[5] = rec->allowed_nets;
     str[6] = rec->prev_digest;
     str[7] = rec->resources;
-    nnets = nets ? nets->nelts : 0;
+    nnets = prep.nets_parsed ? prep.n_nets : 0;
     size = APR_ALIGN_DEFAULT(sizeof(*e))
            + APR_ALIGN_DEFAULT((apr_size_t)nnets * sizeof(at_net_t))
            + (apr_size_t)granted->nelts * sizeof(char *) + strlen(joined) + 1;
@@ -294,14 +306,14 @@ static void l1_put(const at_token_rec_t *rec, apr_int64_t seq,
     elts = (const char **)((char *)net
                            + APR_ALIGN_DEFAULT((apr_size_t)nnets
                                                * sizeof(at_net_t)));
-    if (nets) {
-        /* A list with a word that does not parse is left to the
-         * caller's check of the text, which fails closed. */
-        memcpy(net, nets->elts, (apr_size_t)nnets * sizeof(at_net_t));
-        e->nets.net = net;
-        e->nets.n = nnets;
-        e->nets.parsed = 1;
+    e->prep = prep;
+    if (prep.nets_parsed) {
+        /* A list with a word that does not parse stays unparsed: it is
+         * checked as text, which fails closed. */
+        memcpy(net, prep.nets, (apr_size_t)nnets * sizeof(at_net_t));
+        e->prep.nets = net;
     }
+    OPENSSL_cleanse(&prep, sizeof(prep));
     cur = (char *)(elts + granted->nelts);
     e->refs = 1;                      /* the slot's reference */
     e->seq = seq;
@@ -333,8 +345,56 @@ static void l1_put(const at_token_rec_t *rec, apr_int64_t seq,
     apr_thread_rwlock_wrlock(l1.lock);
     old = l1.slot[k];
     l1.slot[k] = e;
+    if (!strcmp(l1.unknown[k].id, e->rec.id)) {
+        l1.unknown[k].id[0] = '\0';
+    }
     apr_thread_rwlock_unlock(l1.lock);
     l1_unref(old);
+}
+
+/* Remember in this process that id was unknown under seq at stored_at. */
+static void l1_put_unknown(const char *id, apr_int64_t seq,
+                           apr_time_t stored_at)
+{
+    unsigned int k;
+    l1_entry_t *old = NULL;
+
+    if (!l1.lock || strlen(id) != AT_ID_LEN) {
+        return;
+    }
+    k = l1_index(id);
+    apr_thread_rwlock_wrlock(l1.lock);
+    memcpy(l1.unknown[k].id, id, AT_ID_LEN + 1);
+    l1.unknown[k].seq = seq;
+    l1.unknown[k].stored_at = stored_at;
+    if (l1.slot[k] && !strcmp(l1.slot[k]->rec.id, id)) {
+        old = l1.slot[k];
+        l1.slot[k] = NULL;
+    }
+    apr_thread_rwlock_unlock(l1.lock);
+    l1_unref(old);
+}
+
+/* 1 when this process knows id to be unknown, by the shared cache's rules
+ * for seq, ttl and APITOKEN_NEGATIVE_TTL. */
+static int l1_is_unknown(const char *id, apr_int64_t seq, int ttl)
+{
+    unsigned int k = l1_index(id);
+    l1_unknown_t u;
+    apr_time_t age;
+
+    if (!l1.lock) {
+        return 0;
+    }
+    apr_thread_rwlock_rdlock(l1.lock);
+    u = l1.unknown[k];
+    apr_thread_rwlock_unlock(l1.lock);
+    if (strcmp(u.id, id)) {
+        return 0;
+    }
+    age = apr_time_now() - u.stored_at;
+    return u.seq >= seq && age >= 0 && age < apr_time_from_sec(ttl)
+           && age < apr_time_from_sec(APITOKEN_NEGATIVE_TTL);
 }
 
 /* The entry for id in this process, referenced until r->pool ends, if it
@@ -397,13 +457,9 @@ void apitoken_cache_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
-apr_status_t apitoken_cache_marker(apr_int64_t *seq, const char **prefix,
-                                   request_rec *r)
+int apitoken_cache_ready(void)
 {
-    if (!cache.ready) {
-        return APR_ENOTIMPL;
-    }
-    return apitoken_marker_get(seq, prefix, r);
+    return cache.ready;
 }
 
 static apr_status_t locked_retrieve(server_rec *s, const char *id,
@@ -423,10 +479,7 @@ static apr_status_t locked_retrieve(server_rec *s, const char *id,
     return rv;
 }
 
-apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **out,
-                                           const apr_array_header_t **granted,
-                                           const char **joined,
-                                           const apitoken_nets_t **nets,
+apitoken_cache_result_t apitoken_cache_get(apitoken_entry_t *out,
                                            const char *id, apr_int64_t seq,
                                            int ttl, request_rec *r)
 {
@@ -435,28 +488,34 @@ apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **out,
     const char *str[N_STRINGS];
     entry_head_t h;
     at_token_rec_t *rec;
+    at_verify_prep_t *prep;
     apr_time_t age;
     const char *cur, *end;
     int i;
 
-    *out = NULL;
-    *granted = NULL;
-    *joined = NULL;
-    *nets = NULL;
+    memset(out, 0, sizeof(*out));
     if (cache.ready && ttl > 0) {
         l1_entry_t *e = l1_get(id, seq, ttl, r);
 
         if (e) {
-            *out = &e->rec;
-            *granted = &e->granted;
-            *joined = e->joined;
-            *nets = &e->nets;
+            out->rec = &e->rec;
+            out->prep = &e->prep;
+            out->granted = &e->granted;
+            out->joined = e->joined;
             apitoken_status_add(APITOKEN_ST_CACHE_HIT, 1);
             if (APLOGrdebug(r)) {
                 ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                               "APT05007: token %s found in the cache", id);
             }
             return APITOKEN_CACHE_HIT;
+        }
+        if (l1_is_unknown(id, seq, ttl)) {
+            apitoken_status_add(APITOKEN_ST_CACHE_NEGATIVE_HIT, 1);
+            if (APLOGrdebug(r)) {
+                ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                              "APT05008: token %s is unknown (cached)", id);
+            }
+            return APITOKEN_CACHE_UNKNOWN;
         }
     }
     if (!cache.ready || ttl <= 0
@@ -475,6 +534,7 @@ apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **out,
         return APITOKEN_CACHE_MISS;
     }
     if (h.kind == ENTRY_UNKNOWN) {
+        l1_put_unknown(id, h.seq, (apr_time_t)h.stored_at);
         apitoken_status_add(APITOKEN_ST_CACHE_NEGATIVE_HIT, 1);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "APT05008: token %s is unknown (cached)", id);
@@ -516,7 +576,10 @@ apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **out,
     rec->last_used_at = AT_TIME_NONE;
     rec->last_used_addr = "";
     rec->description = "";
-    *out = rec;
+    prep = apr_palloc(r->pool, sizeof(*prep));
+    at_verify_prepare(prep, rec, r->pool);
+    out->rec = rec;
+    out->prep = prep;
     l1_put(rec, h.seq, (apr_time_t)h.stored_at, r->pool);
     apitoken_status_add(APITOKEN_ST_CACHE_HIT, 1);
     if (APLOGrdebug(r)) {
@@ -572,7 +635,12 @@ void apitoken_cache_put(const char *id, const at_token_rec_t *rec,
     else if (keep > APITOKEN_NEGATIVE_TTL) {
         keep = APITOKEN_NEGATIVE_TTL;
     }
-    l1_put(rec, seq, now, r->pool);
+    if (rec) {
+        l1_put(rec, seq, now, r->pool);
+    }
+    else {
+        l1_put_unknown(id, seq, now);
+    }
     memcpy(buf, &h, sizeof(h));
     if (cache.mutex && apr_global_mutex_lock(cache.mutex) != APR_SUCCESS) {
         return;

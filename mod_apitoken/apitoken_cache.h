@@ -20,16 +20,17 @@
 #include <httpd.h>
 #include <http_config.h>
 
-#include "at_nets.h"
 #include "at_store.h"
+#include "at_verify.h"
 
-/* A cached record's allowed networks, parsed when it was cached; parsed 0
- * when the list has a word that does not parse (check the text then). */
-typedef struct apitoken_nets_t {
-    const at_net_t *net;
-    int n;
-    int parsed;
-} apitoken_nets_t;
+/* What the caches give for an id: the store's record and what was
+ * decoded from it once (read-only, valid until r->pool is cleared). */
+typedef struct apitoken_entry_t {
+    const at_token_rec_t *rec;
+    const at_verify_prep_t *prep;          /* digests, networks */
+    const apr_array_header_t *granted;     /* scopes parsed, or NULL */
+    const char *joined;                    /* them joined, or NULL */
+} apitoken_entry_t;
 
 #define APITOKEN_CACHE_MUTEX      "apitoken-cache"
 /* Unknown ids are remembered this long at most (and never past the TTL). */
@@ -55,26 +56,17 @@ const char *apitoken_cache_set(cmd_parms *cmd, void *dummy, const char *arg);
         "The shared cache of token lookups: a socache provider with its "    \
         "arguments (default shmcb), or none.")
 
-/* The change marker the node trusts, reading it first when it is due
- * (one request per interval on the whole node does, on its pooled
- * connection; the others go on with the shared value).  APR_SUCCESS with *seq and *prefix (the
- * schema's token prefix) set; an error when the cache is off or the marker
- * is too old to trust (the caller then asks the database). */
-apr_status_t apitoken_cache_marker(apr_int64_t *seq, const char **prefix,
-                                   request_rec *r);
+/* 1 when the cache is on in this process (the marker is then kept). */
+int apitoken_cache_ready(void);
 
-/* Look id up, first in this process's own small cache, then in the
- * shared one.  An entry counts only when it was stored under a marker
- * >= seq and is younger than ttl seconds (in either cache: a per-process
- * copy keeps the shared entry's marker and age).  A hit's record lives
- * until r->pool is cleared; read-only.  On a hit from the per-process
- * cache *granted (the token's scopes, parsed), *joined (them joined
- * by spaces) and *nets (its networks, parsed) are set too; otherwise they
- * are NULL and the caller parses rec itself. */
-apitoken_cache_result_t apitoken_cache_get(const at_token_rec_t **rec,
-                                           const apr_array_header_t **granted,
-                                           const char **joined,
-                                           const apitoken_nets_t **nets,
+/* Look id up, first in this process's own small cache (records, then
+ * unknown ids), then in the shared one.  An entry counts only when it was
+ * stored under a marker >= seq and is younger than ttl seconds (unknown
+ * ids: and than APITOKEN_NEGATIVE_TTL), in either cache: a per-process
+ * copy keeps the shared entry's marker and age.  On a hit *out is set;
+ * out->granted and out->joined only from the per-process cache (else
+ * NULL: the caller parses rec->scopes). */
+apitoken_cache_result_t apitoken_cache_get(apitoken_entry_t *out,
                                            const char *id, apr_int64_t seq,
                                            int ttl, request_rec *r);
 

@@ -37,7 +37,7 @@ typedef struct node_marker_t {
     volatile apr_uint64_t read_at;   /* when the last good read started */
     volatile apr_uint64_t tried_at;  /* when the last read was claimed */
     volatile apr_uint32_t reader;    /* pid of the last claimant */
-    char prefix[32];
+    char prefix[APITOKEN_MARKER_PREFIX_MAX];
 } node_marker_t;
 
 static node_marker_t *node;
@@ -77,7 +77,7 @@ apr_status_t apitoken_marker_post_config(server_rec *s)
 /* A consistent copy of the node's marker; 0 while a writer is at it (or
  * died in the middle: the next reader of the database repairs it). */
 static int marker_load(apr_int64_t *seq, apr_time_t *read_at,
-                       char prefix[32])
+                       char prefix[APITOKEN_MARKER_PREFIX_MAX])
 {
     int n;
 
@@ -141,13 +141,12 @@ static void marker_read(request_rec *r, apr_time_t started)
                   rv == APR_SUCCESS ? "read" : "read failed");
 }
 
-apr_status_t apitoken_marker_get(apr_int64_t *seq, const char **prefix,
+apr_status_t apitoken_marker_get(apr_int64_t *seq, char *prefix,
                                  request_rec *r)
 {
     apr_time_t now = apr_time_now(), read_at = 0;
     apr_uint64_t tried;
     apr_interval_time_t wait;
-    char pf[32];
 
     if (!node) {
         return APR_ENOTIMPL;
@@ -166,11 +165,10 @@ apr_status_t apitoken_marker_get(apr_int64_t *seq, const char **prefix,
         marker_read(r, now);
         now = apr_time_now();
     }
-    if (!marker_load(seq, &read_at, pf) || !read_at
+    if (!marker_load(seq, &read_at, prefix) || !read_at
         || now - read_at >= apr_time_from_msec(APITOKEN_MARKER_STALE_MS)) {
-        *prefix = NULL;
+        prefix[0] = '\0';
         return APR_EGENERAL;
     }
-    *prefix = apr_pstrdup(r->pool, pf);
     return APR_SUCCESS;
 }

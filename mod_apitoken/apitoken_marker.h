@@ -13,6 +13,8 @@
 /* How often one process reads the marker, and when it stops trusting it. */
 #define APITOKEN_MARKER_INTERVAL_MS 500
 #define APITOKEN_MARKER_STALE_MS    2000
+/* Room for the schema's token prefix and its NUL. */
+#define APITOKEN_MARKER_PREFIX_MAX  32
 
 /* Forget the segment (every (re)start, before the configuration is
  * known). */
@@ -22,9 +24,10 @@ apr_status_t apitoken_marker_post_config(server_rec *s);
 /* 1 when the segment is mapped. */
 int apitoken_marker_ready(void);
 /* The marker the node trusts, reading it first when it is due:
- * APR_SUCCESS with *seq and *prefix (the schema's token prefix) set; an
- * error when there is no segment or the marker is too old to trust. */
-apr_status_t apitoken_marker_get(apr_int64_t *seq, const char **prefix,
+ * APR_SUCCESS with *seq and prefix (APITOKEN_MARKER_PREFIX_MAX bytes: the
+ * schema's token prefix) set; an error when there is no segment or the
+ * marker is too old to trust. */
+apr_status_t apitoken_marker_get(apr_int64_t *seq, char *prefix,
                                  request_rec *r);
 
 #endif

@@ -205,6 +205,34 @@ def test_301_negative_cache_and_a_token_that_appears(lite):
     _propagates(h, tok, 200)
 
 
+def test_301_negative_entry_ages_out(lite):
+    """An unknown id is remembered (in the process and in the shared
+    cache) for at most min(TTL, 5 s): a row that appears without a change
+    mark is seen once that age has passed, not later."""
+    store, h = lite
+    tok = store.create("alice", scopes=["dns"])
+    tid = tok["id"]
+    sql(store, f"CREATE TABLE keep2 AS SELECT * FROM apitoken_tokens "
+               f"WHERE id = '{tid}'; DELETE FROM apitoken_tokens "
+               f"WHERE id = '{tid}'; UPDATE apitoken_meta "
+               f"SET change_seq = change_seq + 1;")
+    time.sleep(0.7)
+    assert status(h, tok) == 401
+    t0 = time.monotonic()
+    h.mark()
+    for _ in range(5):
+        assert status(h, tok) == 401
+    assert f"{NEG}: token {tid} is unknown (cached)" in h.log_since_mark()
+    sql(store, "INSERT INTO apitoken_tokens SELECT * FROM keep2; "
+               "DROP TABLE keep2;")
+    st, _ = wait_status(lambda: status(h, tok), {200}, timeout=10,
+                        interval=0.1)
+    took = time.monotonic() - t0
+    assert st == 200, "the unknown id was remembered past its age"
+    # The location's TTL is 3 s here: at most that, plus a request.
+    assert took <= 3.6, took
+
+
 def test_301_ttl_bounds_an_entry(lite):
     store, h = lite
     tok = store.create("alice", scopes=["dns"])
